@@ -1,0 +1,1 @@
+"""The ``cropcube`` command line (one Typer app, one module per group of subcommands)."""
