@@ -78,6 +78,11 @@ typedef struct cropcube_output {
   uint8_t* confidence;     /* optional (NULL): round(255 * max softmax probability), 0 on nodata */
   size_t n_elements;       /* elements addressable from each of classes/confidence */
   int64_t stride_row, stride_col; /* elements, shared by classes and confidence */
+  /* Optional (NULL): softmax probability per class k (class index k + 1) and pixel, e.g. for parcel
+   * voting; 0 for all k on nodata pixels. */
+  float* probabilities;
+  size_t prob_n_elements;
+  int64_t prob_stride_class, prob_stride_row, prob_stride_col;
 } cropcube_output;
 
 typedef struct cropcube_model cropcube_model;
