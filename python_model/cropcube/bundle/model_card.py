@@ -1,0 +1,110 @@
+"""Model cards: a Markdown page beside every exported bundle (data, classes, metrics, limits, use)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cropcube.bundle.metadata import BundleMetadata
+from cropcube.io import atomic_output
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * float(value):.1f} %" if isinstance(value, (int, float)) else "n/a"
+
+
+def model_card_markdown(meta: BundleMetadata) -> str:
+    """The model card text of a bundle's metadata."""
+    t = meta.training
+    synthetic = bool(t.get("synthetic"))
+    names = meta.classes.names()
+    trained = t.get("train_pixels_per_class", {})
+    lines = [f"# Model card: {meta.model_name} {meta.model_version}", ""]
+    if synthetic:
+        lines += [
+            "> **SYNTHETIC-TRAINED DEMO WEIGHTS.** Trained only on a synthetic scene made by "
+            "`cropcube.synthetic`; it shows that the pipeline works end to end. Its predictions "
+            "on real Sentinel-2 data are NOT meaningful crop maps. Train on real labels (`cropcube train`) "
+            "for real use.",
+            "",
+        ]
+    lines += [
+        "## Model",
+        "",
+        f"- Architecture: `{meta.model_name}` ({meta.parameters:,} parameters, "
+        f"{meta.flops_per_pixel / 1e3:.0f} kFLOP per pixel).",
+        f"- Receptive field {meta.receptive_field} px, downsampling factor {meta.downsampling_factor}, "
+        f"tile halo {meta.halo} px.",
+        f"- Input: {meta.spec.n_channels} raw digital-number bands, date-major, dates "
+        f"{', '.join(d.isoformat() for d in meta.spec.dates)}, bands {', '.join(meta.spec.bands)}; "
+        f"reflectance = DN x {meta.spec.dn_scale}; nodata {meta.spec.nodata}. "
+        f"Normalisation `{meta.normalisation.get('kind', '?')}` is inside the file.",
+        f"- Output: {meta.classes.num_classes} logits per pixel (channel k = class k + 1); "
+        "class 0 = no data.",
+        f"- Content hash: `{meta.content_hash}`; written by cropcube {meta.cropcube_version} "
+        f"on {meta.created}.",
+        "",
+        "## Intended use",
+        "",
+        "Per-pixel crop-type maps of Dutch (BRP) agricultural parcels from a 7-date Sentinel-2 L2A cube in "
+        "the layout above, run with `cropcube classify`, the C++ kernel or the rasdaman UDF. Optionally "
+        "followed by parcel voting. Not for other regions, years or sensors without retraining and "
+        "evaluation.",
+        "",
+        "## Training data",
+        "",
+        f"- Data: {t.get('data', 'n/a')} (grid {t.get('grid', 'n/a')}, synthetic: {synthetic}).",
+        f"- Split: {json.dumps(t.get('split', {}))}",
+        f"- Recipe: {t.get('epochs', '?')} epochs x {t.get('chips_per_epoch', '?')} chips of "
+        f"{t.get('chip_size', '?')} px, batch {t.get('batch_size', '?')}, loss {t.get('loss', '?')}, "
+        f"sampling {t.get('sampling', '?')}, augmentation {json.dumps(t.get('augment', {}))}, seed "
+        f"{t.get('seed', '?')}, {t.get('train_seconds', '?')} s of training.",
+        "",
+        "## Classes",
+        "",
+        f"The bundle carries the full table of {meta.classes.num_classes} BRP classes. "
+        f"Classes seen in training ({len(trained)}):",
+        "",
+        "| class | name | training pixels |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {k} | {names[int(k)]} | {v} |" for k, v in sorted(trained.items(), key=lambda kv: int(kv[0]))
+    ]
+    m = meta.metrics
+    lines += ["", "## Metrics (held-out test blocks)", "", "| metric | value |", "|---|---|"]
+    for key in (
+        "overall_accuracy",
+        "miou",
+        "mean_f1",
+        "voted_overall_accuracy",
+        "voted_miou",
+        "parcel_accuracy",
+    ):
+        if key in m:
+            lines.append(f"| {key} | {_pct(m[key])} |")
+    if "parcels" in m:
+        lines.append(f"| parcels graded | {m['parcels']} |")
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Classes never seen in training are never predicted well; rare classes have low recall.",
+        "- Dates, bands and DN scale must match the layout above (checked at load and run time).",
+        "- Cloudy dates should be masked to nodata (0) where a cloud mask exists; the default model "
+        "ignores nodata dates per pixel, unmasked clouds degrade it.",
+        "- Metrics are from spatially held-out blocks of the training scene, "
+        "not from another region or year.",
+    ]
+    if synthetic:
+        lines.append("- Trained on synthetic data only: see the warning at the top.")
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(meta: BundleMetadata, path: str | Path) -> Path:
+    """Write the model card atomically and return its path."""
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(model_card_markdown(meta), encoding="utf-8")
+    return path

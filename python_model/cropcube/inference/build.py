@@ -1,0 +1,88 @@
+"""Building the C++ kernel with CMake against the libtorch of the installed torch wheel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cropcube.errors import CropcubeError, InputError
+from cropcube.inference.native import LIBRARY_NAME, kernel_library_path
+
+
+def kernel_source_dir() -> Path:
+    """The ``udf/`` folder of the source checkout this package is installed from."""
+    src = Path(__file__).resolve().parents[3] / "udf"
+    if not (src / "CMakeLists.txt").is_file():
+        raise InputError(
+            str(src), "kernel sources not found: build the kernel from a cropcube source checkout"
+        )
+    return src
+
+
+def build_kernel(
+    build_dir: Path | None = None, sanitize: bool = False, jobs: int = 0, install: bool = True
+) -> Path:
+    """Configure (once) and build the ``cropcube_kernel`` target; copy the library into the package.
+
+    Args:
+        build_dir: CMake build folder (default ``udf/build``, or ``udf/build-asan`` with ``sanitize``);
+            reused between runs, so a rebuild only compiles what changed.
+        sanitize: AddressSanitizer + UBSan build (not installed: loading it needs the ASan runtime).
+        jobs: parallel compile jobs (0 = all cores).
+        install: copy the library to :func:`kernel_library_path` (atomically).
+
+    Returns:
+        The path of the usable library.
+    """
+    import torch.utils
+
+    if shutil.which("cmake") is None:
+        raise InputError("cmake", "not found on PATH; install cmake (>= 3.18) and a C++17 compiler")
+    src = kernel_source_dir()
+    build = Path(build_dir) if build_dir else src / ("build-asan" if sanitize else "build")
+    if not (build / "CMakeCache.txt").is_file():
+        cmd = [
+            "cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+            f"-DCMAKE_PREFIX_PATH={torch.utils.cmake_prefix_path}", f"-DPython3_EXECUTABLE={sys.executable}",
+            f"-DCROPCUBE_SANITIZE={'ON' if sanitize else 'OFF'}",
+        ]  # fmt: skip
+        if shutil.which("ninja"):
+            cmd += ["-G", "Ninja"]
+        _run(cmd)
+    _run(
+        [
+            "cmake",
+            "--build",
+            str(build),
+            "--target",
+            "cropcube_kernel",
+            "--parallel",
+            str(jobs or os.cpu_count() or 1),
+        ]
+    )
+    built = build / LIBRARY_NAME
+    if not built.is_file():
+        raise CropcubeError(f"{built}: the build finished but produced no library")
+    if sanitize or not install:
+        return built
+    dest = kernel_library_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Copy then rename: a process that has the old library mapped keeps a valid file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    os.close(fd)
+    shutil.copy2(built, tmp)
+    Path(tmp).replace(dest)
+    return dest
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        subprocess.run(cmd, check=True)
+    except subprocess.CalledProcessError as exc:
+        raise CropcubeError(
+            f"kernel build failed: {' '.join(cmd)} exited with status {exc.returncode}"
+        ) from None

@@ -1,0 +1,167 @@
+"""The one entry point for classifying arrays: C++ kernel (native) or pure-Python (torch) backend."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from cropcube.bundle import Bundle, BundleMetadata, load_bundle
+from cropcube.bundle.io import read_metadata
+from cropcube.errors import InputError
+from cropcube.inference.arrays import AxisOrder, image_view, to_caller_order
+from cropcube.inference.model_path import resolve_model_path
+from cropcube.inference.native import NativeModel, kernel_library_path
+from cropcube.inference.result import ClassMaps
+from cropcube.inference.torch_backend import TorchRunner
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "native", "python"]
+_BUNDLES: dict[tuple[str, int, int, str], Bundle] = {}  # (path, mtime, size, device) -> loaded bundle
+
+
+def _load_cached(path: Path, device: torch.device) -> Bundle:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, str(device))
+    if key not in _BUNDLES:
+        _BUNDLES[key] = load_bundle(path, device=device)
+    return _BUNDLES[key]
+
+
+def _torch_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("device", "'cuda' was asked for but torch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise InputError("device", f"{device!r} is not 'auto', 'cpu' or 'cuda'")
+    return torch.device(device)
+
+
+class Classifier:
+    """Classify Sentinel-2 cubes with a bundle.
+
+    Args:
+        model: bundle path; None -> ``$CROPCUBE_MODEL``, the config file, then the shipped demo bundle.
+        backend: ``"native"`` (C++ kernel via ctypes), ``"python"`` (torch in this process) or
+            ``"auto"`` (native when the kernel library is built, else python).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        threads: CPU intra-op threads (0 = library default).
+        tile_size: core tile edge in pixels (0 = default 512), rounded up to the downsampling factor.
+        batch_size: tiles per forward pass (0 = 1 on CPU, 4 on CUDA).
+        nonfinite: NaN/inf in float input: ``"error"`` (default) or ``"nodata"``.
+        precision: ``"auto"`` (float32), ``"float32"`` or ``"bfloat16"`` (native backend only).
+
+    Raises:
+        InputError: missing/corrupt bundle, unknown option, or ``backend="native"`` without a kernel.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        backend: Backend = "auto",
+        device: str = "auto",
+        threads: int = 0,
+        tile_size: int = 0,
+        batch_size: int = 0,
+        nonfinite: str = "error",
+        precision: str = "auto",
+    ) -> None:
+        if backend not in ("auto", "native", "python"):
+            raise InputError("backend", f"{backend!r} is not 'auto', 'native' or 'python'")
+        if threads < 0:
+            raise InputError("threads", f"{threads} must be 0 (default) or positive")
+        self.model_path = resolve_model_path(model)
+        self.metadata: BundleMetadata = read_metadata(self.model_path)
+        if backend == "auto":
+            backend = "native" if kernel_library_path().is_file() else "python"
+        self.backend: str = backend
+        self._runner: NativeModel | TorchRunner
+        if backend == "native":
+            self._runner = NativeModel(
+                self.model_path,
+                device,
+                threads,
+                tile_size,
+                batch_size,
+                precision=precision,
+                nonfinite=nonfinite,
+            )
+            self.device = (
+                "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
+            )
+        else:
+            if precision not in ("auto", "float32"):
+                raise InputError("precision", f"{precision!r} is only available with the native backend")
+            if threads > 0:
+                torch.set_num_threads(threads)
+            dev = _torch_device(device)
+            self._runner = TorchRunner(
+                _load_cached(self.model_path, dev), dev, tile_size, batch_size, nonfinite
+            )
+            self.device = dev.type
+        log.info("classifier: %s backend on %s, bundle %s", self.backend, self.device, self.model_path)
+
+    @property
+    def num_classes(self) -> int:
+        """K, the number of crop classes (class indices 1..K)."""
+        return self.metadata.classes.num_classes
+
+    def run(
+        self,
+        cube: Any,
+        confidence: bool = False,
+        probabilities: bool = False,
+        axis_order: AxisOrder = "image",
+    ) -> ClassMaps:
+        """All per-pixel results in the caller's axis order (see :meth:`classify_array`)."""
+        view = image_view(cube, self.metadata.spec.n_channels, axis_order)
+        maps = self._runner.run(view, confidence=confidence, probabilities=probabilities)
+        if axis_order == "rasdaman":
+            maps.classes = to_caller_order(maps.classes, axis_order)
+            if maps.confidence is not None:
+                maps.confidence = to_caller_order(maps.confidence, axis_order)
+            if maps.probabilities is not None:
+                maps.probabilities = to_caller_order(maps.probabilities, axis_order)
+        return maps
+
+    @overload
+    def classify_array(
+        self, cube: Any, confidence: Literal[False] = False, axis_order: AxisOrder = "image"
+    ) -> npt.NDArray[np.uint8]: ...
+
+    @overload
+    def classify_array(
+        self, cube: Any, confidence: Literal[True], axis_order: AxisOrder = "image"
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]: ...
+
+    def classify_array(
+        self, cube: Any, confidence: bool = False, axis_order: AxisOrder = "image"
+    ) -> npt.NDArray[np.uint8] | tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        """Class index per pixel (0 = nodata).
+
+        Args:
+            cube: (K, H, W) or (H, W, K) for ``axis_order="image"``; (E, N, K) or (K, E, N) as rasdaman
+                hands it for ``axis_order="rasdaman"``; uint16/int16/float32 (others are converted),
+                any strides.
+            confidence: also return round(255 * max softmax probability) per pixel.
+            axis_order: ``"image"`` ([row][col]) or ``"rasdaman"`` ([E][N]); the result has the
+                same spatial axis order as the input: (H, W) or (E, N).
+        """
+        maps = self.run(cube, confidence=confidence, axis_order=axis_order)
+        if confidence:
+            assert maps.confidence is not None
+            return maps.classes, maps.confidence
+        return maps.classes
+
+    def predict_proba(self, cube: Any, axis_order: AxisOrder = "image") -> npt.NDArray[np.float32]:
+        """Softmax probabilities float32 (K, H, W) (channel k = class k + 1; 0 on nodata pixels)."""
+        maps = self.run(cube, probabilities=True, axis_order=axis_order)
+        assert maps.probabilities is not None
+        return maps.probabilities

@@ -1,0 +1,348 @@
+"""`classify_file`: windowed streaming classification of a cube file into a class-map COG.
+
+Memory stays bounded by one block (default 2048 x 2048 core pixels plus the halo) whatever the
+scene size: blocks are read with rasterio, classified, and their cores written into a tiled work
+file, which is finally turned into a Cloud-Optimized GeoTIFF (atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from rasterio.shutil import copy as rio_copy
+from rasterio.windows import Window
+from tqdm import tqdm
+
+from cropcube.errors import InputError
+from cropcube.inference.classifier import Backend, Classifier
+from cropcube.inference.quicklook import write_quicklook
+from cropcube.inference.tiling import Tile, effective_tile_size, plan_tiles
+from cropcube.io import atomic_output
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BLOCK_SIZE = 2048
+"""Core block edge read per step (rounded to the kernel tile size)."""
+VOTING_BLOCK_SIZE = 512
+"""Smaller blocks when parcel voting needs the (K, rows, cols) probabilities of a block."""
+QUICKLOOK_MAX_SIZE = 1024
+_GDAL_ENV = {"GDAL_CACHEMAX": 256, "GDAL_NUM_THREADS": "ALL_CPUS"}  # bounded cache: bounded RSS
+
+
+@dataclass
+class ClassifySummary:
+    """What :func:`classify_file` did.
+
+    Attributes:
+        input: the cube file.
+        output: the class-map COG.
+        confidence: the confidence COG, if written.
+        quicklook: the PNG quicklook, if written.
+        width: columns.
+        height: rows.
+        nodata_pixels: pixels with class 0.
+        class_counts: class index -> pixel count (classes present only, nodata excluded).
+        parcels: parcels voted (None without ``--parcels``).
+        seconds: wall time of the whole job.
+        pixels_per_second: width * height / seconds.
+        backend: ``native`` or ``python``.
+        device: ``cpu`` or ``cuda``.
+        model: model name and version.
+        content_hash: the bundle's content hash.
+    """
+
+    input: str
+    output: str
+    confidence: str | None
+    quicklook: str | None
+    width: int
+    height: int
+    nodata_pixels: int
+    class_counts: dict[int, int] = field(default_factory=dict)
+    parcels: int | None = None
+    seconds: float = 0.0
+    pixels_per_second: float = 0.0
+    backend: str = ""
+    device: str = ""
+    model: str = ""
+    content_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["class_counts"] = {str(k): v for k, v in self.class_counts.items()}
+        return d
+
+    def format(self, names: list[str] | None = None, top: int = 10) -> str:
+        """A short human-readable report: sizes, speed and the most frequent classes."""
+        lines = [
+            f"classified {self.width} x {self.height} px in {self.seconds:.1f} s "
+            f"({self.pixels_per_second / 1e6:.2f} Mpx/s, {self.backend} backend on {self.device}, model {self.model})",
+            f"output: {self.output}",
+        ]
+        for label, path in (("confidence", self.confidence), ("quicklook", self.quicklook)):
+            if path:
+                lines.append(f"{label}: {path}")
+        if self.parcels is not None:
+            lines.append(f"parcel voting over {self.parcels} parcels")
+        total = max(sum(self.class_counts.values()), 1)
+        lines.append(f"nodata pixels: {self.nodata_pixels}")
+        for idx, n in sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]:
+            name = names[idx] if names and idx < len(names) else ""
+            lines.append(f"  {idx:3d} {name:<32} {n:>12d} px {100 * n / total:5.1f} %")
+        return "\n".join(lines)
+
+
+def sibling_paths(output: str | Path) -> dict[str, Path]:
+    """Files written beside the class map: ``<stem>_confidence.tif``, ``<stem>.png``, ``<stem>.json``."""
+    out = Path(output)
+    return {
+        "confidence": out.with_name(f"{out.stem}_confidence{out.suffix or '.tif'}"),
+        "quicklook": out.with_suffix(".png"),
+        "summary": out.with_suffix(".json"),
+    }
+
+
+def _window(rows: tuple[int, int], cols: tuple[int, int]) -> Window:
+    return Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
+
+
+def _work_profile(src: Any) -> dict[str, Any]:
+    return {
+        "driver": "GTiff",
+        "width": src.width,
+        "height": src.height,
+        "count": 1,
+        "dtype": "uint8",
+        "crs": src.crs,
+        "transform": src.transform,
+        "nodata": 0,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "BIGTIFF": "IF_SAFER",
+    }
+
+
+def _to_cog(work: Path, output: Path) -> None:
+    with atomic_output(output) as tmp:
+        rio_copy(
+            str(work),
+            str(tmp),
+            driver="COG",
+            compress="DEFLATE",
+            predictor="YES",
+            blocksize=256,
+            overview_resampling="nearest",
+            BIGTIFF="IF_SAFER",
+        )
+
+
+def _parcel_ids(parcels: str | Path, grid: Any) -> npt.NDArray[np.int32]:
+    from cropcube.readers.brp import rasterize_brp, read_brp_parcels
+
+    _, ids, report = rasterize_brp(read_brp_parcels(parcels), grid)
+    log.info("parcels: %s", report.summary())
+    return ids
+
+
+def _read_block(src: Any, indexes: list[int], tile: Tile) -> npt.NDArray[Any]:
+    return np.asarray(src.read(indexes, window=_window(tile.window_rows, tile.window_cols)))
+
+
+def classify_file(
+    cube: str | Path,
+    output: str | Path,
+    model: str | os.PathLike[str] | None = None,
+    parcels: str | Path | None = None,
+    confidence: bool = False,
+    quicklook: bool = True,
+    device: str = "auto",
+    backend: Backend = "auto",
+    *,
+    classifier: Classifier | None = None,
+    tile_size: int = 0,
+    threads: int = 0,
+    block_size: int = 0,
+    progress: bool = True,
+) -> ClassifySummary:
+    """Classify a cube file (GeoTIFF/COG, 28 bands date-major) into a class-map COG.
+
+    Writes ``output`` (uint8 COG, nodata 0, palette, overviews, class names in the metadata), and
+    beside it ``<stem>_confidence.tif`` (with ``confidence``), ``<stem>.png`` (with ``quicklook``)
+    and ``<stem>.json`` (the summary). Every file appears only when complete.
+
+    Args:
+        cube: the cube file.
+        output: the class-map file to write.
+        model: bundle path (see :class:`Classifier`).
+        parcels: BRP GeoPackage; when given, every parcel gets the class with the highest mean
+            probability over its pixels.
+        confidence: also write the confidence map.
+        quicklook: also write the PNG quicklook with a legend.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        backend: ``auto``, ``native`` or ``python``.
+        classifier: an already open classifier (then model/device/backend/tile_size/threads are unused).
+        tile_size: kernel core tile edge (0 = default).
+        threads: CPU threads (0 = default).
+        block_size: core block edge read from the file per step (0 = default).
+        progress: show a progress bar.
+
+    Raises:
+        InputError: unreadable cube, band count not matching the bundle, bad parcels, bad options.
+    """
+    from cropcube.readers import open_cube
+
+    started = time.perf_counter()
+    cube, output = Path(cube), Path(output)
+    if output.resolve() == cube.resolve():
+        raise InputError(str(output), "output would overwrite the input cube")
+    clf = classifier or Classifier(
+        model, backend=backend, device=device, threads=threads, tile_size=tile_size
+    )
+    meta = clf.metadata
+    info = open_cube(cube)
+    if info.count != meta.spec.n_channels:
+        raise InputError(str(cube), f"{info.count} bands, but the model expects {meta.spec.n_channels}")
+    if info.described and info.spec.dates != meta.spec.dates:
+        log.warning(
+            "%s: dates %s differ from the model's training dates %s", cube, info.spec.dates, meta.spec.dates
+        )
+    height, width = info.grid.shape
+    ids = _parcel_ids(parcels, info.grid) if parcels is not None else None
+    from cropcube.evaluation.voting import ParcelVoter
+
+    voter = ParcelVoter(meta.classes.num_classes) if ids is not None else None
+    tile = effective_tile_size(tile_size, meta.downsampling_factor)
+    block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
+    blocks = list(plan_tiles(height, width, block, meta.halo))
+    paths = sibling_paths(output)
+    work = output.with_name(f".{output.name}.work.tif")
+    work_conf = output.with_name(f".{output.name}.work_confidence.tif")
+    indexes = list(info.band_indexes)
+    counts = np.zeros(256, dtype=np.int64)
+    try:
+        with rasterio.Env(**_GDAL_ENV), rasterio.open(cube) as src:
+            profile = _work_profile(src)
+            with (
+                rasterio.open(work, "w", **profile) as dst,
+                rasterio.open(work_conf, "w", **profile) if confidence else _nullwriter() as cdst,
+            ):
+                bar = tqdm(
+                    total=height * width, unit="px", unit_scale=True, disable=not progress, desc="classify"
+                )
+                for b in blocks:
+                    maps = clf.run(
+                        _read_block(src, indexes, b), confidence=confidence, probabilities=voter is not None
+                    )
+                    core = b.core_in_window
+                    classes = maps.classes[core]
+                    dst.write(classes, 1, window=_window(b.core_rows, b.core_cols))
+                    if cdst is not None and maps.confidence is not None:
+                        cdst.write(maps.confidence[core], 1, window=_window(b.core_rows, b.core_cols))
+                    if voter is not None and ids is not None and maps.probabilities is not None:
+                        voter.add(
+                            maps.probabilities[(slice(None), *core)],
+                            ids[slice(*b.core_rows), slice(*b.core_cols)],
+                        )
+                    else:
+                        counts += np.bincount(classes.ravel(), minlength=256)
+                    bar.update(classes.size)
+                bar.close()
+                _describe(dst, clf, "crop class index (0 = no data)")
+                if cdst is not None:
+                    _describe(
+                        cdst,
+                        clf,
+                        "confidence: round(255 * max class probability), 0 = no data",
+                        palette=False,
+                    )
+            if voter is not None and ids is not None:
+                counts = _apply_votes(work, voter, ids, blocks)
+        with rasterio.Env(**_GDAL_ENV):
+            _to_cog(work, output)
+            if confidence:
+                _to_cog(work_conf, paths["confidence"])
+            if quicklook:
+                with rasterio.open(output) as ds:
+                    scale = max(1.0, max(height, width) / QUICKLOOK_MAX_SIZE)
+                    small = ds.read(
+                        1, out_shape=(max(1, round(height / scale)), max(1, round(width / scale)))
+                    )
+                write_quicklook(
+                    paths["quicklook"], small, meta.classes, title=f"{cube.name} - {meta.model_name}"
+                )
+    finally:
+        for p in (work, work_conf):
+            p.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    summary = ClassifySummary(
+        input=str(cube),
+        output=str(output),
+        confidence=str(paths["confidence"]) if confidence else None,
+        quicklook=str(paths["quicklook"]) if quicklook else None,
+        width=width,
+        height=height,
+        nodata_pixels=int(counts[0]),
+        class_counts={int(i): int(n) for i, n in enumerate(counts) if i > 0 and n > 0},
+        parcels=len(voter.result()) if voter is not None else None,
+        seconds=seconds,
+        pixels_per_second=width * height / seconds,
+        backend=clf.backend,
+        device=clf.device,
+        model=f"{meta.model_name} {meta.model_version}",
+        content_hash=meta.content_hash,
+    )
+    with atomic_output(paths["summary"]) as tmp:
+        tmp.write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+    return summary
+
+
+class _nullwriter:  # noqa: N801  (a context manager standing in for a dataset that is not written)
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _describe(dst: Any, clf: Classifier, description: str, palette: bool = True) -> None:
+    meta = clf.metadata
+    dst.set_band_description(1, description)
+    if palette:
+        dst.write_colormap(1, meta.classes.palette())
+    dst.update_tags(
+        CROPCUBE_MODEL=f"{meta.model_name} {meta.model_version}",
+        CROPCUBE_MODEL_HASH=meta.content_hash,
+        CROPCUBE_CLASSES=json.dumps(
+            {
+                str(c.index): {"gewascode": c.gewascode, "name_nl": c.name_nl, "name_en": c.name_en}
+                for c in meta.classes
+            },
+            ensure_ascii=False,
+        ),
+        CROPCUBE_NODATA_CLASS="0",
+    )
+
+
+def _apply_votes(
+    work: Path, voter: Any, ids: npt.NDArray[np.int32], blocks: list[Tile]
+) -> npt.NDArray[np.int64]:
+    counts = np.zeros(256, dtype=np.int64)
+    with rasterio.open(work, "r+") as ds:
+        for b in blocks:
+            w = _window(b.core_rows, b.core_cols)
+            voted = voter.apply(ds.read(1, window=w), ids[slice(*b.core_rows), slice(*b.core_cols)])
+            ds.write(voted, 1, window=w)
+            counts += np.bincount(voted.ravel(), minlength=256)
+    return counts

@@ -1,0 +1,267 @@
+"""Thin ctypes binding to the C++ kernel (udf/include/cropcube/kernel.h)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cropcube.errors import CropcubeError, InputError
+from cropcube.inference.result import ClassMaps
+
+LIBRARY_NAME = "libcropcube_kernel.so"
+ABI_VERSION = 1
+
+OK, E_INVALID_ARGUMENT, E_IO, E_BAD_BUNDLE, E_SHAPE, E_VALUE, E_RUNTIME, E_OUT_OF_MEMORY, E_DEVICE = range(9)
+_INPUT_ERRORS = {E_INVALID_ARGUMENT, E_IO, E_BAD_BUNDLE, E_SHAPE, E_VALUE}
+_DTYPES = {np.dtype(np.uint16): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2}
+DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
+PRECISIONS = {"auto": 0, "float32": 1, "bfloat16": 2, "float16": 3}
+NONFINITE = {"error": 0, "nodata": 1}
+
+
+class KernelError(CropcubeError):
+    """The kernel failed for a reason other than a bad input (model run, memory, device)."""
+
+
+def kernel_library_path() -> Path:
+    """Where the kernel library is: ``$CROPCUBE_KERNEL_LIB``, else ``cropcube/_native/`` in the package."""
+    env = os.environ.get("CROPCUBE_KERNEL_LIB")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "_native" / LIBRARY_NAME
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [
+        (n, ctypes.c_int32)
+        for n in ("device", "num_threads", "tile_size", "batch_size", "precision", "nonfinite")
+    ]
+
+
+class _Input(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("n_elements", ctypes.c_size_t),
+        ("dtype", ctypes.c_int32),
+        *[
+            (n, ctypes.c_int64)
+            for n in (
+                "n_dates",
+                "n_bands",
+                "height",
+                "width",
+                "stride_date",
+                "stride_band",
+                "stride_row",
+                "stride_col",
+            )
+        ],
+    ]
+
+
+class _Output(ctypes.Structure):
+    _fields_ = [
+        ("classes", ctypes.c_void_p),
+        ("confidence", ctypes.c_void_p),
+        ("n_elements", ctypes.c_size_t),
+        ("stride_row", ctypes.c_int64),
+        ("stride_col", ctypes.c_int64),
+        ("probabilities", ctypes.c_void_p),
+        ("prob_n_elements", ctypes.c_size_t),
+        ("prob_stride_class", ctypes.c_int64),
+        ("prob_stride_row", ctypes.c_int64),
+        ("prob_stride_col", ctypes.c_int64),
+    ]
+
+
+_lock = threading.Lock()
+_loaded: dict[str, ctypes.CDLL] = {}
+
+
+def load_library(path: str | Path | None = None) -> ctypes.CDLL:
+    """Load (once per process) and check the kernel library.
+
+    Raises:
+        InputError: the library is missing, not loadable, or of another ABI version.
+    """
+    lib_path = Path(path) if path else kernel_library_path()
+    key = str(lib_path)
+    with _lock:
+        if key in _loaded:
+            return _loaded[key]
+        if not lib_path.is_file():
+            raise InputError(
+                key, "kernel library not found (run `cropcube kernel build` or set $CROPCUBE_KERNEL_LIB)"
+            )
+        import torch  # noqa: F401  (load libtorch first, so the kernel binds to the same copy)
+
+        try:
+            lib = ctypes.CDLL(key)
+        except OSError as exc:
+            raise InputError(key, f"kernel library cannot be loaded ({exc})") from None
+        lib.cropcube_version.restype = ctypes.c_char_p
+        lib.cropcube_abi_version.restype = ctypes.c_int
+        lib.cropcube_last_error.restype = ctypes.c_char_p
+        lib.cropcube_default_options.argtypes = [ctypes.POINTER(_Options)]
+        lib.cropcube_open.argtypes = [
+            ctypes.c_char_p,
+            ctypes.POINTER(_Options),
+            ctypes.POINTER(ctypes.c_void_p),
+        ]
+        lib.cropcube_close.argtypes = [ctypes.c_void_p]
+        lib.cropcube_close.restype = None
+        lib.cropcube_metadata_json.argtypes = [ctypes.c_void_p]
+        lib.cropcube_metadata_json.restype = ctypes.c_char_p
+        lib.cropcube_model_info.argtypes = [ctypes.c_void_p] + [ctypes.POINTER(ctypes.c_int64)] * 5
+        lib.cropcube_classify.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Input), ctypes.POINTER(_Output)]
+        lib.cropcube_resolve_model_path.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        if lib.cropcube_abi_version() != ABI_VERSION:
+            raise InputError(
+                key, f"kernel ABI version {lib.cropcube_abi_version()} is not {ABI_VERSION}; rebuild it"
+            )
+        _loaded[key] = lib
+        return lib
+
+
+def library_version(lib: ctypes.CDLL) -> str:
+    """The kernel's version string."""
+    return str(lib.cropcube_version().decode())
+
+
+def _check(lib: ctypes.CDLL, status: int, what: str) -> None:
+    if status == OK:
+        return
+    message = (lib.cropcube_last_error() or b"").decode(errors="replace")
+    if status in _INPUT_ERRORS:
+        raise InputError(what, message)
+    raise KernelError(f"{what}: {message} (status {status})")
+
+
+def _strides(arr: npt.NDArray[Any]) -> tuple[int, ...]:
+    return tuple(s // arr.itemsize for s in arr.strides)
+
+
+def _n_elements(arr: npt.NDArray[Any]) -> int:
+    return 1 + sum((n - 1) * s for n, s in zip(arr.shape, _strides(arr), strict=True))
+
+
+def _kernel_view(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The array itself when the kernel can address it (non-negative whole-element strides), else a copy."""
+    if any(s < 0 or s % arr.itemsize for s in arr.strides):
+        return np.ascontiguousarray(arr)
+    return arr
+
+
+class NativeModel:
+    """An open kernel handle on a bundle.
+
+    Args:
+        path: bundle file.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        threads: CPU intra-op threads (0 = library default).
+        tile_size: core tile edge (0 = default).
+        batch_size: tiles per forward pass (0 = default).
+        precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        nonfinite: ``"error"`` or ``"nodata"``.
+        library: kernel library path (default :func:`kernel_library_path`).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        device: str = "auto",
+        threads: int = 0,
+        tile_size: int = 0,
+        batch_size: int = 0,
+        precision: str = "auto",
+        nonfinite: str = "error",
+        library: str | Path | None = None,
+    ) -> None:
+        for name, value, table in (
+            ("device", device, DEVICES),
+            ("precision", precision, PRECISIONS),
+            ("nonfinite", nonfinite, NONFINITE),
+        ):
+            if value not in table:
+                raise InputError(name, f"{value!r} is not one of {sorted(table)}")
+        self._lib = load_library(library)
+        opts = _Options()
+        self._lib.cropcube_default_options(ctypes.byref(opts))
+        opts.device, opts.num_threads, opts.tile_size = DEVICES[device], threads, tile_size
+        opts.batch_size, opts.precision, opts.nonfinite = (
+            batch_size,
+            PRECISIONS[precision],
+            NONFINITE[nonfinite],
+        )
+        handle = ctypes.c_void_p()
+        _check(
+            self._lib,
+            self._lib.cropcube_open(str(path).encode(), ctypes.byref(opts), ctypes.byref(handle)),
+            str(path),
+        )
+        self._handle = handle
+        info = [ctypes.c_int64() for _ in range(5)]
+        _check(self._lib, self._lib.cropcube_model_info(handle, *[ctypes.byref(v) for v in info]), str(path))
+        self.n_dates, self.n_bands, self.n_classes, self.halo, self.downsampling_factor = (
+            v.value for v in info
+        )
+        self.metadata_json = json.loads(self._lib.cropcube_metadata_json(handle).decode())
+
+    def close(self) -> None:
+        """Release the handle (the cached bundle stays loaded for other handles)."""
+        if getattr(self, "_handle", None):
+            self._lib.cropcube_close(self._handle)
+            self._handle = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def run(self, view: npt.NDArray[Any], confidence: bool = False, probabilities: bool = False) -> ClassMaps:
+        """Classify a (K, H, W) image-order view of dtype uint16/int16/float32 (any strides)."""
+        if view.dtype not in _DTYPES:
+            raise InputError("cube", f"dtype {view.dtype} is not uint16, int16 or float32")
+        view = _kernel_view(view)
+        k, h, w = view.shape
+        sk, sr, sc = _strides(view)
+        inp = _Input(
+            data=view.ctypes.data,
+            n_elements=_n_elements(view),
+            dtype=_DTYPES[view.dtype],
+            n_dates=k // self.n_bands if k % self.n_bands == 0 else -1,
+            n_bands=self.n_bands,
+            height=h,
+            width=w,
+            stride_date=sk * self.n_bands,
+            stride_band=sk,
+            stride_row=sr,
+            stride_col=sc,
+        )
+        maps = ClassMaps(classes=np.empty((h, w), dtype=np.uint8))
+        if confidence:
+            maps.confidence = np.empty((h, w), dtype=np.uint8)
+        if probabilities:
+            maps.probabilities = np.empty((self.n_classes, h, w), dtype=np.float32)
+        out = _Output(
+            classes=maps.classes.ctypes.data,
+            confidence=maps.confidence.ctypes.data if maps.confidence is not None else None,
+            n_elements=h * w,
+            stride_row=w,
+            stride_col=1,
+        )
+        if maps.probabilities is not None:
+            out.probabilities = maps.probabilities.ctypes.data
+            out.prob_n_elements = maps.probabilities.size
+            out.prob_stride_class, out.prob_stride_row, out.prob_stride_col = h * w, w, 1
+        if self._handle is None:
+            raise InputError("kernel model", "handle is closed")
+        _check(
+            self._lib, self._lib.cropcube_classify(self._handle, ctypes.byref(inp), ctypes.byref(out)), "cube"
+        )
+        return maps

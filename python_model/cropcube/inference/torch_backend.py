@@ -1,0 +1,125 @@
+"""The pure-Python (torch) path: the same tiling plan and results contract as the C++ kernel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from cropcube.bundle import Bundle
+from cropcube.errors import InputError
+from cropcube.inference.result import ClassMaps
+from cropcube.inference.tiling import Tile, effective_tile_size, plan_tiles
+
+_SCAN_ROWS = 256  # rows per chunk when scanning for NaN/inf (bounded scratch memory)
+
+
+def check_finite(view: npt.NDArray[Any]) -> None:
+    """Raise when a float (K, H, W) view holds NaN/inf, naming the count and the first position."""
+    if view.dtype.kind != "f":
+        return
+    count, first = 0, None
+    for r0 in range(0, view.shape[1], _SCAN_ROWS):
+        bad = ~np.isfinite(view[:, r0 : r0 + _SCAN_ROWS])
+        n = int(bad.sum())
+        if n and first is None:
+            k, r, c = np.argwhere(bad.transpose(1, 2, 0))[0]  # first in row-major pixel order
+            first = (int(k) + r0, int(r), int(c))
+        count += n
+    if first is not None:
+        row, col, ch = first
+        raise InputError(
+            "cube",
+            f"{count} NaN/inf values, the first at row {row} col {col} (channel {ch}); "
+            "use nonfinite='nodata' to treat such pixels as nodata",
+        )
+
+
+def _batches(tiles: Iterator[Tile], batch_size: int) -> Iterator[list[Tile]]:
+    batch: list[Tile] = []
+    for t in tiles:
+        if batch and (len(batch) == batch_size or t.batch_key != batch[0].batch_key):
+            yield batch
+            batch = []
+        batch.append(t)
+    if batch:
+        yield batch
+
+
+class TorchRunner:
+    """Tiled inference with a loaded bundle in this process.
+
+    Args:
+        bundle: the loaded bundle.
+        device: torch device of the module.
+        tile_size: core edge (0 = default), rounded up to the downsampling factor.
+        batch_size: tiles per forward pass (0 = 1 on CPU, 4 on CUDA).
+        nonfinite: ``"error"`` or ``"nodata"`` for NaN/inf in float input.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        device: torch.device,
+        tile_size: int = 0,
+        batch_size: int = 0,
+        nonfinite: str = "error",
+    ) -> None:
+        if nonfinite not in ("error", "nodata"):
+            raise InputError("nonfinite", f"{nonfinite!r} is not 'error' or 'nodata'")
+        meta = bundle.metadata
+        self.module = bundle.module
+        self.device = device
+        self.tile_size = effective_tile_size(tile_size, meta.downsampling_factor)
+        self.halo = meta.halo
+        self.batch_size = batch_size or (4 if device.type == "cuda" else 1)
+        self.nonfinite = nonfinite
+        self.nodata = float(meta.spec.nodata)
+        self.num_classes = meta.classes.num_classes
+
+    def run(self, view: npt.NDArray[Any], confidence: bool = False, probabilities: bool = False) -> ClassMaps:
+        """Classify a (K, H, W) image-order view (any strides)."""
+        if self.nonfinite == "error":
+            check_finite(view)
+        _, h, w = view.shape
+        out = ClassMaps(classes=np.zeros((h, w), dtype=np.uint8))
+        if confidence:
+            out.confidence = np.zeros((h, w), dtype=np.uint8)
+        if probabilities:
+            out.probabilities = np.zeros((self.num_classes, h, w), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in _batches(plan_tiles(h, w, self.tile_size, self.halo), self.batch_size):
+                self._run_batch(view, batch, out)
+        return out
+
+    def _run_batch(self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps) -> None:
+        blocks = np.stack(
+            [view[:, t.window_rows[0] : t.window_rows[1], t.window_cols[0] : t.window_cols[1]] for t in batch]
+        ).astype(np.float32, copy=False)
+        if self.nonfinite == "nodata" and blocks.dtype.kind == "f":
+            bad = ~np.isfinite(blocks).all(axis=1, keepdims=True)
+            blocks = np.where(bad, np.float32(self.nodata), blocks)
+        rs, cs = batch[0].core_in_window
+        x = torch.from_numpy(blocks).to(self.device, non_blocking=True)
+        logits = self.module(x)[:, :, rs, cs].float()
+        top, index = logits.max(dim=1)
+        want_soft = out.confidence is not None or out.probabilities is not None
+        lse = logits.logsumexp(dim=1) if want_soft else None
+        index_np = (index + 1).to(torch.uint8).cpu().numpy()
+        valid = (blocks[:, :, rs, cs] != self.nodata).any(axis=1)
+        conf_np = probs_np = None
+        if lse is not None:
+            conf = (top - lse).exp().clamp(0, 1)
+            conf_np = np.floor(conf.cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+            if out.probabilities is not None:
+                probs_np = (logits - lse.unsqueeze(1)).exp().cpu().numpy()
+        for i, t in enumerate(batch):
+            dst = (slice(*t.core_rows), slice(*t.core_cols))
+            out.classes[dst] = np.where(valid[i], index_np[i], 0)
+            if out.confidence is not None and conf_np is not None:
+                out.confidence[dst] = np.where(valid[i], conf_np[i], 0)
+            if out.probabilities is not None and probs_np is not None:
+                out.probabilities[(slice(None), *dst)] = np.where(valid[i], probs_np[i], 0.0)

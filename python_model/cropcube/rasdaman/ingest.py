@@ -1,0 +1,376 @@
+"""Ingest a cube and its labels as rasdaman coverages (WCS-T directly, or through wcst_import).
+
+Three coverages can be made from a 28-band cube GeoTIFF (``cropcube cube build``) and a class-index
+label GeoTIFF (``cropcube labels brp``):
+
+- ``features 2-D``: the reference layout, E x N with 28 bands ``Band_1``..``Band_28`` (uint16, nil 0);
+- ``features 3-D``: an irregular ``ansi`` time axis x E x N, bands B02, B03, B04, B08;
+- ``labels``: E x N uint8 class indices, nil 0, the class table in the metadata.
+
+Idempotent: an existing coverage whose cropcube metadata carries the same data hash and grid is left
+alone; a different one is an error unless ``replace`` is set (then it is deleted and rebuilt).
+Resumable: a progress record in the work folder lists the tiles already sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from rasterio.windows import Window
+
+from cropcube.classes import ClassTable, load_class_table
+from cropcube.cube_spec import CubeSpec
+from cropcube.errors import InputError
+from cropcube.rasdaman import metadata, validate
+from cropcube.rasdaman.client import PetascopeClient
+from cropcube.rasdaman.coverage_io import CoverageWriter
+from cropcube.rasdaman.errors import NoSuchCoverageError
+from cropcube.rasdaman.gml import Band
+from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.rasdaman.ingredients import coverage_ingredients, tiling_for, write_ingredients
+from cropcube.rasdaman.progress import ProgressRecord
+
+log = logging.getLogger(__name__)
+LAYOUTS = ("2d", "3d", "both")
+METHODS = ("auto", "wcst", "wcst_import")
+WCST_IMPORT = "wcst_import.sh"
+
+
+@dataclass
+class CoverageResult:
+    """What happened to one coverage: created, resumed, unchanged, replaced or imported."""
+
+    coverage_id: str
+    action: str
+    tiles_written: int = 0
+    ingredients: Path | None = None
+
+
+@dataclass
+class IngestReport:
+    """Per-coverage results of an ingest run."""
+
+    coverages: list[CoverageResult] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per coverage."""
+        return [
+            f"{c.coverage_id}: {c.action} ({c.tiles_written} tiles written)"
+            + (f", ingredients {c.ingredients}" if c.ingredients else "")
+            for c in self.coverages
+        ]
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    grid: CoverageGrid
+    count: int
+    dtype: str
+
+
+def _open_source(path: Path, what: str) -> tuple[_Source, list[str]]:
+    if not path.is_file():
+        raise InputError(str(path), f"{what} file does not exist")
+    with rasterio.open(path) as src:
+        if src.crs is None or src.crs.to_epsg() is None:
+            raise InputError(str(path), f"{what} has no EPSG CRS")
+        t = src.transform
+        if t.b != 0 or t.d != 0 or t.e != -t.a:
+            raise InputError(str(path), f"{what} grid is not north-up with square pixels")
+        grid = CoverageGrid(f"EPSG:{src.crs.to_epsg()}", t.c, t.f, t.a, src.width, src.height)
+        return _Source(path, grid, src.count, src.dtypes[0]), list(src.descriptions)
+
+
+def _strips(source: _Source, tile: int) -> Iterator[tuple[int, int, npt.NDArray[Any]]]:
+    with rasterio.open(source.path) as src:
+        for row in range(0, source.grid.height, tile):
+            for col in range(0, source.grid.width, tile):
+                w, h = min(tile, source.grid.width - col), min(tile, source.grid.height - row)
+                yield col, row, src.read(window=Window(col, row, w, h))
+
+
+def _source_hash(source: _Source, tile: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256(f"{source.grid}|{source.dtype}|{source.count}".encode())
+    for _, _, arr in _strips(source, tile):
+        h.update(metadata.data_hash(arr).encode())
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass
+class Ingester:
+    """Ingest sources into one server.
+
+    Attributes:
+        client: the server.
+        work_dir: where ingredient files, per-date files and progress records go.
+        method: ``wcst`` (direct), ``wcst_import`` (run it) or ``auto`` (wcst_import when installed).
+        replace: rebuild coverages whose content differs instead of failing.
+        restart: ignore progress records.
+        tile_size: pixels per tile edge for WCS-T uploads.
+        runner: runs a command (tests replace it); default ``subprocess.run(check=True)``.
+    """
+
+    client: PetascopeClient
+    work_dir: Path
+    method: str = "auto"
+    replace: bool = False
+    restart: bool = False
+    tile_size: int = 512
+    runner: Callable[[list[str]], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InputError("method", f"{self.method!r} is not one of {METHODS}")
+        if self.tile_size < 16:
+            raise InputError("tile size", f"{self.tile_size} must be >= 16")
+        self.work_dir = Path(self.work_dir)
+
+    def _use_wcst_import(self) -> bool:
+        if self.method == "wcst_import" and shutil.which(WCST_IMPORT) is None and self.runner is None:
+            raise InputError("method", f"wcst_import requested but {WCST_IMPORT} is not on PATH")
+        return self.method == "wcst_import" or (
+            self.method == "auto" and shutil.which(WCST_IMPORT) is not None
+        )
+
+    def _run(self, args: list[str]) -> None:
+        if self.runner is not None:
+            self.runner(args)
+        else:
+            subprocess.run(args, check=True)
+
+    def _existing(self, coverage_id: str, info: dict[str, Any], grid: CoverageGrid) -> str | None:
+        """``"same"``, ``"different"`` or None when absent."""
+        try:
+            desc = self.client.describe_coverage(coverage_id)
+        except NoSuchCoverageError:
+            return None
+        found = metadata.decode(desc.metadata) or {}
+        same = found.get("data_hash") == info["data_hash"] and found.get("layout") == info["layout"]
+        return "same" if same and desc.grid == grid else "different"
+
+    def ingest_coverage(
+        self,
+        coverage_id: str,
+        source: _Source,
+        info: dict[str, Any],
+        bands: list[Band],
+        dates: list[str] | None = None,
+    ) -> CoverageResult:
+        """Create ``coverage_id`` from ``source`` (2-D, or 3-D when ``dates`` are given)."""
+        validate.coverage_id(coverage_id)
+        params = {
+            "coverage": coverage_id,
+            "info": info,
+            "tile": self.tile_size,
+            "endpoint": validate.redact(self.client.endpoint),
+        }
+        progress = ProgressRecord(
+            self.work_dir / f"{coverage_id}.progress.json", params, restart=self.restart
+        )
+        state = self._existing(coverage_id, info, source.grid)
+        action = "created"
+        if state == "same":
+            if progress.extra.get("complete") or not progress.extra.get("created"):
+                # Finished earlier, or made identically by someone else: leave it alone.
+                progress.set("complete", True)
+                return CoverageResult(coverage_id, "unchanged")
+            action = "resumed"
+        elif state == "different":
+            if not self.replace:
+                raise InputError(
+                    coverage_id,
+                    "a different coverage with this id exists on the server; "
+                    "pass --replace to delete and rebuild it",
+                )
+            self.client.delete_coverage(coverage_id)
+            action = "replaced"
+        if state != "same" and progress.resumed:  # the coverage the record describes is gone
+            progress = ProgressRecord(progress.path, params, restart=True)
+        bytes_per_cell = np.dtype(source.dtype).itemsize * len(bands)
+        tiling = tiling_for(bytes_per_cell, len(dates) if dates else 0)
+        meta_json = metadata.encode(info)
+        ingredients = self._write_ingredients(coverage_id, source, bands, dates, meta_json, tiling)
+        if self._use_wcst_import():
+            self._run([shutil.which(WCST_IMPORT) or WCST_IMPORT, str(ingredients)])
+            progress.set("complete", True)
+            return CoverageResult(coverage_id, "imported", 0, ingredients)
+        writer = CoverageWriter(
+            self.client, coverage_id, source.grid, bands, source.dtype, meta_json, tiling, dates
+        )
+        if state != "same":
+            writer.create()
+            progress.set("created", True)
+        written = 0
+        n_bands = len(bands)
+        for col, row, arr in _strips(source, self.tile_size):
+            for d, date in enumerate(dates or [None]):
+                key = f"{date or 'all'}/r{row}_c{col}"
+                if progress.is_done(key):
+                    continue
+                writer.write(col, row, arr[d * n_bands : (d + 1) * n_bands], date)
+                progress.mark(key)
+                written += 1
+        progress.set("complete", True)
+        return CoverageResult(coverage_id, action, written, ingredients)
+
+    def _write_ingredients(
+        self,
+        coverage_id: str,
+        source: _Source,
+        bands: list[Band],
+        dates: list[str] | None,
+        meta_json: str,
+        tiling: str,
+    ) -> Path:
+        paths: list[str]
+        if dates:  # wcst_import takes one 2-D file per date; the date is in the file name
+            paths = []
+            n = len(bands)
+            for d, date in enumerate(dates):
+                out = self.work_dir / f"{coverage_id}_{date}.tif"
+                paths.append(str(out))
+                if out.exists() and not self.restart:
+                    continue
+                with rasterio.open(source.path) as src:
+                    arr = src.read(list(range(d * n + 1, (d + 1) * n + 1)))
+                from cropcube.io import write_geotiff
+
+                write_geotiff(
+                    out,
+                    arr,
+                    source.grid.transform,
+                    source.grid.crs,
+                    nodata=0,
+                    descriptions=[b.name for b in bands],
+                    cog=False,
+                )
+        else:
+            paths = [str(source.path.resolve())]
+        doc = coverage_ingredients(
+            coverage_id,
+            paths,
+            self.client.endpoint,
+            [(b.name, b.description) for b in bands],
+            epsg=source.grid.epsg,
+            metadata_json=meta_json,
+            tiling=tiling,
+            nil_value=0,
+            time_axis=bool(dates),
+            resume_dir=self.work_dir,
+        )
+        return write_ingredients(doc, self.work_dir / f"{coverage_id}.ingredients.json")
+
+
+def ingest(
+    client: PetascopeClient,
+    cube: str | Path | None,
+    labels: str | Path | None,
+    work_dir: str | Path,
+    *,
+    features_id: str = "S2_features_2d",
+    features_3d_id: str = "S2_features_3d",
+    labels_id: str = "BRP_labels",
+    layout: str = "2d",
+    method: str = "auto",
+    replace: bool = False,
+    restart: bool = False,
+    tile_size: int = 512,
+    class_table: ClassTable | None = None,
+    runner: Callable[[list[str]], None] | None = None,
+) -> IngestReport:
+    """Create the feature coverage(s) from ``cube`` and the label coverage from ``labels``.
+
+    Args:
+        client: the server.
+        cube: 28-band uint16 cube GeoTIFF with ``YYYY-MM-DD_Bxx`` band descriptions (or None).
+        labels: uint8 class-index GeoTIFF on the same grid (or None).
+        work_dir: ingredient files, per-date files and progress records.
+        features_id: id of the 2-D 28-band coverage.
+        features_3d_id: id of the 3-D time x E x N coverage.
+        labels_id: id of the label coverage.
+        layout: ``2d``, ``3d`` or ``both``.
+        method: ``auto``, ``wcst`` or ``wcst_import``.
+        replace: rebuild conflicting coverages.
+        restart: ignore progress records.
+        tile_size: upload tile edge in pixels.
+        class_table: the classes of the labels (default: the 76 BRP classes).
+        runner: command runner for wcst_import (tests).
+    """
+    if layout not in LAYOUTS:
+        raise InputError("layout", f"{layout!r} is not one of {LAYOUTS}")
+    if cube is None and labels is None:
+        raise InputError("ingest", "give a cube, labels, or both")
+    for cid in (features_id, features_3d_id, labels_id):
+        validate.coverage_id(cid)
+    ingester = Ingester(client, Path(work_dir), method, replace, restart, tile_size, runner)
+    ingester.work_dir.mkdir(parents=True, exist_ok=True)
+    report = IngestReport()
+    cube_grid = None
+    if cube is not None:
+        source, descriptions = _open_source(Path(cube), "cube")
+        spec = CubeSpec.from_descriptions(
+            descriptions, where=str(cube), crs=source.grid.crs, resolution=source.grid.resolution
+        )
+        if source.dtype != spec.dtype or source.count != spec.n_channels:
+            raise InputError(
+                str(cube),
+                f"expected {spec.n_channels} {spec.dtype} bands, found {source.count} {source.dtype}",
+            )
+        cube_grid = source.grid
+        digest = _source_hash(source, tile_size)
+        base = {"kind": "features", "spec": spec.to_dict(), "data_hash": digest, "source": Path(cube).name}
+        if layout in ("2d", "both"):
+            bands = [Band(f"Band_{i}", 0, d) for i, d in enumerate(spec.descriptions(), start=1)]
+            report.coverages.append(
+                ingester.ingest_coverage(features_id, source, {**base, "layout": "E,N x 28"}, bands)
+            )
+        if layout in ("3d", "both"):
+            bands = [Band(b, 0, f"Sentinel-2 {b} digital number") for b in spec.bands]
+            dates = [d.isoformat() for d in spec.dates]
+            report.coverages.append(
+                ingester.ingest_coverage(
+                    features_3d_id, source, {**base, "layout": "ansi,E,N x 4"}, bands, dates
+                )
+            )
+    if labels is not None:
+        source, _ = _open_source(Path(labels), "labels")
+        if source.count != 1 or source.dtype != "uint8":
+            raise InputError(
+                str(labels), f"labels must be one uint8 band, found {source.count} {source.dtype}"
+            )
+        if cube_grid is not None and source.grid != cube_grid:
+            raise InputError(str(labels), "labels grid differs from the cube grid")
+        table = class_table or load_class_table()
+        info = {
+            "kind": "labels",
+            "layout": "E,N x 1",
+            "data_hash": _source_hash(source, tile_size),
+            "classes": table.to_records(),
+            "nodata_class": 0,
+            "source": Path(labels).name,
+        }
+        report.coverages.append(
+            ingester.ingest_coverage(labels_id, source, info, [Band("class", 0, "crop class index")])
+        )
+    return report
+
+
+def describe_report(report: IngestReport) -> str:
+    """The report as JSON text."""
+    return json.dumps(
+        [{"coverage": c.coverage_id, "action": c.action, "tiles": c.tiles_written} for c in report.coverages],
+        indent=1,
+    )

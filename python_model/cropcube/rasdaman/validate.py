@@ -1,0 +1,105 @@
+"""Checks applied to every value before it enters a WCS/WCPS/rasql request (no query injection).
+
+Coverage ids and axis names are NCName-like identifiers, numbers are finite floats, time values are ISO
+dates, intervals are ordered, endpoints are http(s) without credentials in them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from cropcube.errors import InputError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_IDENTIFIER = 200
+
+
+def coverage_id(value: str, what: str = "coverage id") -> str:
+    """Return ``value`` if it is a safe coverage id (``^[A-Za-z_][A-Za-z0-9_]*$``).
+
+    Raises:
+        InputError: anything else (spaces, quotes, brackets, dashes, dots, empty, too long).
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > _MAX_IDENTIFIER:
+        raise InputError(
+            what, f"{value!r} is not a valid identifier (letters, digits, '_'; not starting with a digit)"
+        )
+    return value
+
+
+def axis_name(value: str) -> str:
+    """Return ``value`` if it is a safe axis label (same rule as coverage ids)."""
+    return coverage_id(value, what="axis name")
+
+
+def finite(value: float | int | str, what: str) -> float:
+    """Return ``value`` as a finite float.
+
+    Raises:
+        InputError: not a number, NaN or infinite.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(what, f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise InputError(what, f"{value!r} is not a finite number")
+    return number
+
+
+def interval(lo: float | int | str, hi: float | int | str, what: str) -> tuple[float, float]:
+    """Return ``(lo, hi)`` as finite floats with ``lo < hi``."""
+    a, b = finite(lo, f"{what} lower bound"), finite(hi, f"{what} upper bound")
+    if not a < b:
+        raise InputError(what, f"lower bound {a} must be below upper bound {b}")
+    return a, b
+
+
+def iso_date(value: str | dt.date, what: str = "time") -> str:
+    """Return an ISO date ``YYYY-MM-DD`` (a date or a date string).
+
+    Raises:
+        InputError: anything that is not exactly an ISO calendar date.
+    """
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    text = str(value)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise InputError(what, f"{value!r} is not an ISO date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(what, f"{value!r} is not a valid calendar date") from None
+
+
+def endpoint(url: str) -> str:
+    """Return the petascope endpoint URL if it is http(s), has a host and carries no credentials.
+
+    Raises:
+        InputError: another scheme, no host, user/password in the URL, a query or a fragment.
+    """
+    parts = urlsplit(str(url).strip())
+    if parts.scheme not in ("http", "https"):
+        raise InputError("rasdaman endpoint", f"scheme {parts.scheme!r} is not http or https")
+    if not parts.hostname:
+        raise InputError("rasdaman endpoint", "has no host")
+    if parts.username or parts.password:
+        raise InputError(
+            "rasdaman endpoint",
+            "must not contain credentials; set CROPCUBE_RASDAMAN_USER/_PASSWORD or use ~/.netrc",
+        )
+    if parts.query or parts.fragment:
+        raise InputError("rasdaman endpoint", "must not contain a query string or fragment")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def redact(url: str) -> str:
+    """The URL without user info and query string, safe to print in logs and errors."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,0 +1,327 @@
+"""Build a cube from Sentinel-2 L2A per-band files (GeoTIFF or JP2), aligned to a target grid.
+
+Accepted file names (case-insensitive; see docs/data.md):
+
+- ``T31UFU_20180108T105421_B02_10m.jp2`` (L2A IMG_DATA/R10m), ``..._B8A_20m.jp2``, ``..._B02.jp2`` (L1C);
+- any ``*_B02.tif`` / ``B02.tif`` / ``*_B02_10m.tif`` whose name or one of its folders carries the
+  acquisition date as ``YYYYMMDD`` or ``YYYY-MM-DD`` (e.g. ``2018-01-08/B02.tif``).
+
+When a band exists at several resolutions the finest is used; several files for the same date and
+band (neighbouring tiles) are mosaicked in the target grid, the first valid pixel winning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from cropcube.cube_spec import S2_BANDS, CubeSpec
+from cropcube.errors import InputError
+from cropcube.readers.grid import Grid
+from cropcube.readers.writer import write_cube
+
+log = logging.getLogger(__name__)
+
+_DATE = re.compile(r"(?<!\d)(20\d{2}|19\d{2})-?(\d{2})-?(\d{2})(?:T\d{6})?(?!\d)")
+_BAND = re.compile(r"(?:^|[_.\-])(B\d{2}|B8A)(?:_(\d{2})m)?\.(?:tif|tiff|jp2)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BandFile:
+    """One single-band image of one acquisition.
+
+    Attributes:
+        path: a path GDAL opens (may be a ``/vsizip/`` path inside a SAFE zip).
+        date: acquisition date.
+        band: band name, e.g. ``B02``.
+        resolution_m: resolution from the name (``_10m``), if it has one.
+    """
+
+    path: str
+    date: dt.date
+    band: str
+    resolution_m: int | None = None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The first ``YYYYMMDD`` / ``YYYY-MM-DD`` date in a name, or None."""
+    for m in _DATE.finditer(text):
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            continue
+    return None
+
+
+def band_file_from_name(path: str, parents: Iterable[str] = ()) -> BandFile | None:
+    """Recognise a band file by its name; the date comes from the name or else the nearest parent.
+
+    Args:
+        path: the file path (for GDAL).
+        parents: names of its folders, nearest first, to look for a date in.
+
+    Returns:
+        The band file, or None if the name is not a band file name.
+    """
+    name = PurePosixPath(path).name
+    m = _BAND.search(name)
+    if not m:
+        return None
+    date = parse_date(name)
+    for parent in parents:
+        if date is not None:
+            break
+        date = parse_date(parent)
+    if date is None:
+        return None
+    band = m.group(1).upper()
+    return BandFile(path, date, band, int(m.group(2)) if m.group(2) else None)
+
+
+def find_band_files(folder: str | Path) -> list[BandFile]:
+    """All band files under a folder (recursively), per the naming rules of this module.
+
+    Raises:
+        InputError: the folder does not exist or holds no recognisable band file.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(str(folder), "is not a folder")
+    found = []
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            parents = [q.name for q in p.relative_to(root).parents if q.name]
+            bf = band_file_from_name(str(p), [*parents, root.name])
+            if bf is not None:
+                found.append(bf)
+    if not found:
+        raise InputError(
+            str(folder),
+            "no Sentinel-2 band files found (expected names like T31UFU_20180108T105421_B02_10m.jp2 "
+            "or <date>/..._B02.tif; see docs/data.md)",
+        )
+    return found
+
+
+@dataclass
+class Acquisitions:
+    """Band files grouped by date and band, finest resolution only.
+
+    Attributes:
+        where: where they were found (folder, SAFE names), for error messages.
+        files: date -> band -> paths (several paths = tiles to mosaic).
+    """
+
+    where: str
+    files: dict[dt.date, dict[str, list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, band_files: Iterable[BandFile], where: str) -> Acquisitions:
+        """Group band files, keeping per (date, band) only the finest resolution."""
+        best: dict[tuple[dt.date, str], list[BandFile]] = defaultdict(list)
+        for bf in band_files:
+            key = (bf.date, bf.band)
+            current = best[key]
+            res = bf.resolution_m or 0
+            if current and (current[0].resolution_m or 0) != res:
+                if res < (current[0].resolution_m or 0):
+                    best[key] = [bf]
+                continue
+            current.append(bf)
+        files: dict[dt.date, dict[str, list[str]]] = defaultdict(dict)
+        for (date, band), bfs in sorted(best.items()):
+            files[date][band] = [b.path for b in bfs]
+        return cls(where, dict(files))
+
+    @property
+    def dates(self) -> list[dt.date]:
+        """Available dates, sorted."""
+        return sorted(self.files)
+
+
+def choose_dates(
+    wanted: Sequence[dt.date], available: Sequence[dt.date], max_days: int, where: str
+) -> list[dt.date]:
+    """Per wanted date the nearest available date within ``max_days`` (earlier wins a tie).
+
+    Raises:
+        InputError: a wanted date has no acquisition within ``max_days``, or two wanted dates
+            would use the same acquisition; the message lists what is available.
+    """
+    if max_days < 0:
+        raise InputError("max-days", f"{max_days} must be >= 0")
+    chosen = []
+    for w in wanted:
+        near = sorted(available, key=lambda a: (abs((a - w).days), a))
+        if not near or abs((near[0] - w).days) > max_days:
+            avail = ", ".join(a.isoformat() for a in available) or "none"
+            raise InputError(
+                where,
+                f"date {w.isoformat()} missing: no acquisition within {max_days} days (available: {avail})",
+            )
+        chosen.append(near[0])
+    for a, b in itertools.pairwise(chosen):
+        if b <= a:
+            raise InputError(where, f"wanted dates map to acquisitions {a} and {b}: not strictly increasing")
+    return chosen
+
+
+@dataclass
+class BuildReport:
+    """What a cube build did.
+
+    Attributes:
+        path: the written cube.
+        grid: its grid.
+        wanted: the dates asked for.
+        chosen: the acquisition dates used (same order).
+        sources: channel description -> source files.
+    """
+
+    path: Path
+    grid: Grid
+    wanted: list[dt.date]
+    chosen: list[dt.date]
+    sources: dict[str, list[str]]
+
+    def summary(self) -> str:
+        """Human-readable lines."""
+        lines = [f"wrote {self.path}: {self.grid}"]
+        for w, c in zip(self.wanted, self.chosen, strict=True):
+            lines.append(
+                f"  {w.isoformat()} -> {c.isoformat()}" + ("" if w == c else f" ({(c - w).days:+d} days)")
+            )
+        return "\n".join(lines)
+
+
+def _open_source(path: str) -> Any:
+    try:
+        ds = rasterio.open(path)
+    except RasterioError as exc:
+        raise InputError(path, f"cannot open band file (unreadable or corrupt): {exc}") from None
+    if ds.count != 1:
+        ds.close()
+        raise InputError(path, f"a band file has 1 band, this one has {ds.count}")
+    if ds.crs is None:
+        ds.close()
+        raise InputError(path, "band file has no coordinate reference system")
+    return ds
+
+
+def build_cube_from_band_files(
+    acquisitions: Acquisitions,
+    dates: Sequence[str | dt.date],
+    output: str | Path,
+    *,
+    grid: Grid | None = None,
+    bands: Sequence[str] = S2_BANDS,
+    max_days: int = 0,
+    resampling: Resampling = Resampling.nearest,
+    cog: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build a cube from band files: choose the dates, warp every band onto the grid, stream to disk.
+
+    Args:
+        acquisitions: the available band files.
+        dates: the wanted dates (strictly increasing).
+        output: destination GeoTIFF.
+        grid: target grid (default: the grid of the first chosen band file).
+        bands: bands per date, in storage order.
+        max_days: how far an acquisition may be from a wanted date.
+        resampling: resampling when the source grid differs (nearest keeps DNs exact).
+        cog: write a COG (else a tiled GeoTIFF).
+        progress: called with (windows done, windows total).
+
+    Returns:
+        A :class:`BuildReport`.
+
+    Raises:
+        InputError: missing date or band, unreadable file, mixed dtypes, a source that does not
+            overlap the grid; nothing is written then.
+    """
+    where = acquisitions.where
+    wanted = list(CubeSpec(dates=tuple(dates), bands=tuple(bands)).dates)  # type: ignore[arg-type]
+    chosen = choose_dates(wanted, acquisitions.dates, max_days, where)
+    sources: dict[str, list[str]] = {}
+    for d in chosen:
+        have = acquisitions.files[d]
+        for b in bands:
+            if b not in have:
+                raise InputError(where, f"date {d.isoformat()}: band {b} missing (found {sorted(have)})")
+            sources[f"{d.isoformat()}_{b}"] = have[b]
+    with ExitStack() as stack:
+        opened = {p: stack.enter_context(_open_source(p)) for paths in sources.values() for p in paths}
+        dtypes = {ds.dtypes[0] for ds in opened.values()}
+        if len(dtypes) != 1:
+            raise InputError(where, f"band files have mixed dtypes {sorted(dtypes)}")
+        dtype = dtypes.pop()
+        if grid is None:
+            first = next(iter(sources.values()))
+            if len(first) > 1:
+                raise InputError(where, "several tiles per band: give a target grid (--bbox/--crs or --like)")
+            grid = Grid.of_dataset(opened[first[0]], source=first[0])
+        target = grid
+        for paths in sources.values():
+            for p in paths:
+                ds = opened[p]
+                if not target.intersects_bounds(tuple(ds.bounds), ds.crs):
+                    raise InputError(p, f"does not overlap the target grid ({target})")
+        spec = CubeSpec(
+            dates=tuple(chosen),
+            bands=tuple(bands),
+            dtype=dtype,
+            crs=target.crs,
+            resolution=target.resolution[0],
+        )
+        vrts = {
+            p: stack.enter_context(
+                WarpedVRT(
+                    ds,
+                    crs=target.rasterio_crs,
+                    transform=target.transform,
+                    width=target.width,
+                    height=target.height,
+                    resampling=resampling,
+                    src_nodata=ds.nodata if ds.nodata is not None else 0,
+                    nodata=spec.nodata,
+                )
+            )
+            for p, ds in opened.items()
+        }
+        channels = [sources[d] for d in spec.descriptions()]
+
+        def fill(window: Window) -> npt.NDArray[Any]:
+            out = np.full((len(channels), int(window.height), int(window.width)), spec.nodata, dtype=dtype)
+            for c, paths in enumerate(channels):
+                for p in paths:
+                    try:
+                        data = vrts[p].read(1, window=window)
+                    except RasterioError as exc:
+                        raise InputError(p, f"cannot read pixels (corrupt file?): {exc}") from None
+                    empty = out[c] == spec.nodata
+                    out[c][empty] = data[empty]
+            return out
+
+        tags = {
+            "CROPCUBE_WANTED_DATES": ",".join(d.isoformat() for d in wanted),
+            "CROPCUBE_SOURCE": where,
+        }
+        path = write_cube(output, target, spec, fill, cog=cog, tags=tags, progress=progress)
+    return BuildReport(Path(path), target, wanted, chosen, sources)

@@ -1,0 +1,126 @@
+"""Stream a cube to a tiled GeoTIFF or COG window by window, never holding it whole in memory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from rasterio.shutil import copy as rio_copy
+from rasterio.windows import Window
+
+from cropcube.cube_spec import CubeSpec
+from cropcube.errors import InputError
+from cropcube.io import atomic_output
+from cropcube.readers.grid import Grid
+
+log = logging.getLogger(__name__)
+
+TILE = 256
+"""Internal tile size of written cubes (also the COG block size)."""
+
+CHUNK = 1024
+"""Rows/cols of the windows the pixels are produced in (a multiple of :data:`TILE`)."""
+
+
+def chunk_windows(grid: Grid, chunk: int = CHUNK) -> Iterator[Window]:
+    """Windows of at most ``chunk`` x ``chunk`` pixels covering the grid, row by row."""
+    for row in range(0, grid.height, chunk):
+        for col in range(0, grid.width, chunk):
+            yield Window(col, row, min(chunk, grid.width - col), min(chunk, grid.height - row))
+
+
+def write_cube(
+    path: str | Path,
+    grid: Grid,
+    spec: CubeSpec,
+    fill: Callable[[Window], npt.NDArray[Any]],
+    *,
+    cog: bool = True,
+    tags: Mapping[str, str] | None = None,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write a cube whose pixels ``fill(window)`` produces, one window at a time.
+
+    The pixels go into a tiled, DEFLATE-compressed GeoTIFF under a temporary name; for a COG that
+    file is then converted by GDAL's COG driver (which streams too). The result appears at ``path``
+    only when complete: on any error nothing is left behind.
+
+    Args:
+        path: destination (.tif).
+        grid: the output grid.
+        spec: the layout; gives the band count, dtype, nodata and ``YYYY-MM-DD_Bxx`` descriptions.
+        fill: returns the (channels, rows, cols) pixels of a window, date-major.
+        cog: write a Cloud-Optimized GeoTIFF (else a plain tiled GeoTIFF).
+        tags: dataset metadata items (provenance).
+        chunk: window size in pixels.
+        progress: called with (windows done, windows total).
+
+    Returns:
+        ``path`` as a Path.
+    """
+    path = Path(path)
+    windows = list(chunk_windows(grid, chunk))
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": spec.n_channels,
+        "dtype": spec.dtype,
+        "crs": grid.rasterio_crs,
+        "transform": grid.transform,
+        "nodata": spec.nodata,
+        "tiled": True,
+        "blockxsize": TILE,
+        "blockysize": TILE,
+        "compress": "deflate",
+        "predictor": 2 if np.issubdtype(np.dtype(spec.dtype), np.integer) else 3,
+        "interleave": "band" if cog else "pixel",
+        "BIGTIFF": "IF_SAFER",
+    }
+    with atomic_output(path) as tmp:
+        # The staging name starts with the temporary name, so atomic_output removes it on failure.
+        staging = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
+        try:
+            with rasterio.open(staging, "w", **profile) as dst:
+                for i, d in enumerate(spec.descriptions(), start=1):
+                    dst.set_band_description(i, d)
+                dst.update_tags(**{"CROPCUBE_SPEC": _spec_tag(spec), **dict(tags or {})})
+                for done, window in enumerate(windows, start=1):
+                    block = np.asarray(fill(window))
+                    expected = (spec.n_channels, int(window.height), int(window.width))
+                    if block.shape != expected:
+                        raise InputError(
+                            str(path), f"internal: window {window} gave {block.shape}, expected {expected}"
+                        )
+                    dst.write(block.astype(spec.dtype, copy=False), window=window)
+                    if progress is not None:
+                        progress(done, len(windows))
+            if cog:
+                with rasterio.open(staging) as src:
+                    rio_copy(
+                        src,
+                        str(tmp),
+                        driver="COG",
+                        compress="DEFLATE",
+                        predictor="YES",
+                        blocksize=TILE,
+                        overview_resampling="nearest",
+                        BIGTIFF="IF_SAFER",
+                        NUM_THREADS="ALL_CPUS",
+                    )
+        finally:
+            if cog:
+                staging.unlink(missing_ok=True)
+    log.info("wrote %s (%s)", path, grid)
+    return path
+
+
+def _spec_tag(spec: CubeSpec) -> str:
+    return json.dumps(spec.to_dict(), separators=(",", ":"))

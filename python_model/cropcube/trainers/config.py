@@ -1,0 +1,211 @@
+"""Training configuration: typed dataclasses loaded from YAML or TOML, with clear errors on bad keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+import yaml
+
+from cropcube.errors import InputError
+
+LOSSES = ("ce", "weighted_ce", "focal")
+SAMPLINGS = ("uniform", "balanced")
+NORMALISATIONS = ("standardize", "max")
+
+
+@dataclass
+class DataConfig:
+    """Where the chips come from and how the scene is split.
+
+    Attributes:
+        cube: cube GeoTIFF (relative paths are relative to the config file).
+        labels: label GeoTIFF on the cube's grid.
+        parcel_ids: optional parcel-id GeoTIFF (parcel-level metrics).
+        label_codes: ``"worldcereal"`` (Flanders sample codes -> BRP classes), a mapping raw value ->
+            class index, or None when the labels already are class indices.
+        synthetic: instead of files, the options of :class:`cropcube.synthetic.SceneConfig`.
+        block_size: edge of the split blocks in pixels.
+        buffer: pixels at each block edge left out of every chip.
+        split: train/val/test fractions of the blocks.
+        chip_size: training chip edge in pixels (multiple of 4).
+        chip_stride: distance between candidate chips inside a block (default: chip_size // 2).
+        chips_per_epoch: chips drawn per epoch.
+    """
+
+    cube: str | None = None
+    labels: str | None = None
+    parcel_ids: str | None = None
+    label_codes: str | dict[int, int] | None = None
+    synthetic: dict[str, Any] | None = None
+    block_size: int = 64
+    buffer: int = 0
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    chip_size: int = 32
+    chip_stride: int | None = None
+    chips_per_epoch: int = 256
+
+
+@dataclass
+class ModelConfig:
+    """Which architecture and how its input is normalised.
+
+    Attributes:
+        name: a name from :func:`cropcube.models.list_models`.
+        options: extra constructor arguments.
+        normalisation: ``"standardize"`` (mean/std of the training pixels) or ``"max"`` (the
+            reference's DN / per-band maximum); default: ``"max"`` for reference_segnet, else standardize.
+        version: version string written into the bundle.
+    """
+
+    name: str = "tae_unet"
+    options: dict[str, Any] = field(default_factory=dict)
+    normalisation: str | None = None
+    version: str = "0.1.0"
+
+
+@dataclass
+class OptimConfig:
+    """The training recipe.
+
+    Attributes:
+        epochs: passes of ``chips_per_epoch`` chips.
+        batch_size: chips per step.
+        lr: Adam learning rate.
+        weight_decay: AdamW weight decay.
+        loss: ``ce``, ``weighted_ce`` (inverse-sqrt class frequency) or ``focal``.
+        focal_gamma: focusing parameter of the focal loss.
+        sampling: ``uniform`` or ``balanced`` (rare-class chips drawn more often).
+        bf16: bf16 autocast in the forward pass (helps only on CPUs with bf16 units).
+        threads: torch CPU threads (0 = torch's default).
+        progress: show progress bars.
+    """
+
+    epochs: int = 10
+    batch_size: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    loss: str = "weighted_ce"
+    focal_gamma: float = 2.0
+    sampling: str = "uniform"
+    bf16: bool = False
+    threads: int = 0
+    progress: bool = True
+
+
+@dataclass
+class AugmentSettings:
+    """Augmentation (see :class:`cropcube.datasets.AugmentConfig`)."""
+
+    d4: bool = True
+    date_dropout: float = 0.1
+    cloud: float = 0.2
+
+
+@dataclass
+class TrainConfig:
+    """A whole training run.
+
+    Attributes:
+        seed: seeds the split, chip sampling, augmentation and weight initialisation.
+        out_dir: where checkpoints, metrics and the exported bundle go.
+        data: data settings.
+        model: model settings.
+        train: optimisation settings.
+        augment: augmentation settings.
+    """
+
+    seed: int = 0
+    out_dir: str = "runs/train"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+
+    def validate(self) -> None:
+        """Check values that the dataclass types do not.
+
+        Raises:
+            InputError: naming the key and the problem.
+        """
+        if self.train.loss not in LOSSES:
+            raise InputError("train.loss", f"{self.train.loss!r} is not one of {LOSSES}")
+        if self.train.sampling not in SAMPLINGS:
+            raise InputError("train.sampling", f"{self.train.sampling!r} is not one of {SAMPLINGS}")
+        if self.model.normalisation is not None and self.model.normalisation not in NORMALISATIONS:
+            raise InputError(
+                "model.normalisation", f"{self.model.normalisation!r} is not one of {NORMALISATIONS}"
+            )
+        if self.data.chip_size % 4 or self.data.chip_size < 4:
+            raise InputError("data.chip_size", f"{self.data.chip_size} must be a positive multiple of 4")
+        if (self.data.cube is None or self.data.labels is None) and self.data.synthetic is None:
+            raise InputError("data", "give either cube and labels, or synthetic")
+        for name in ("epochs", "batch_size", "chips_per_epoch"):
+            obj = self.data if name == "chips_per_epoch" else self.train
+            if getattr(obj, name) < 1:
+                raise InputError(f"{name}", "must be >= 1")
+        if not self.train.lr > 0:
+            raise InputError("train.lr", "must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for checkpoints and bundle metadata)."""
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise InputError(where, f"must be a mapping, got {type(values).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(where, f"unknown keys {unknown}; allowed: {sorted(known)}")
+    return cls(**values)
+
+
+def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str = "config") -> TrainConfig:
+    """Build and validate a :class:`TrainConfig`; relative data paths are resolved against ``base_dir``."""
+    if not isinstance(d, dict):
+        raise InputError(where, "must be a mapping at the top level")
+    d = dict(d)
+    sections = {"data": DataConfig, "model": ModelConfig, "train": OptimConfig, "augment": AugmentSettings}
+    parts = {k: _build(cls, d.pop(k, {}) or {}, f"{where}: {k}") for k, cls in sections.items()}
+    cfg: TrainConfig = _build(TrainConfig, {**d, **parts}, where)
+    cfg.data.split = tuple(float(v) for v in cfg.data.split)  # type: ignore[assignment]
+    if isinstance(cfg.data.label_codes, dict):
+        cfg.data.label_codes = {int(k): int(v) for k, v in cfg.data.label_codes.items()}
+    if base_dir is not None:
+        for key in ("cube", "labels", "parcel_ids"):
+            value = getattr(cfg.data, key)
+            if value is not None and not Path(value).is_absolute():
+                setattr(cfg.data, key, str((base_dir / value).resolve()))
+        if not Path(cfg.out_dir).is_absolute():
+            cfg.out_dir = str((base_dir / cfg.out_dir).resolve())
+    cfg.validate()
+    return cfg
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) training config.
+
+    Relative paths inside it are relative to the config file's folder.
+
+    Raises:
+        InputError: missing file, syntax error, unknown keys or bad values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "config file does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            raise InputError(str(path), "config must be .yaml, .yml or .toml")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(str(path), f"cannot parse config: {exc}") from None
+    return config_from_dict(data or {}, base_dir=path.parent.resolve(), where=str(path))

@@ -1,0 +1,268 @@
+/* crop.classify adapter: validation, layout/orientation strides, the per-process bundle. */
+#include "adapter.h"
+
+#include <array>
+#include <mutex>
+#include <sstream>
+
+namespace cropcube_udf {
+
+size_t band_type_size(BandType type) {
+  switch (type) {
+    case BandType::UInt8:
+    case BandType::Int8:
+    case BandType::Bool:
+      return 1;
+    case BandType::UInt16:
+    case BandType::Int16:
+      return 2;
+    case BandType::UInt32:
+    case BandType::Int32:
+    case BandType::Float32:
+      return 4;
+    case BandType::Float64:
+      return 8;
+    case BandType::Mixed:
+    case BandType::Other:
+      return 0;
+  }
+  return 0;
+}
+
+const char* band_type_name(BandType type) {
+  switch (type) {
+    case BandType::UInt8: return "char";
+    case BandType::Int8: return "octet";
+    case BandType::UInt16: return "ushort";
+    case BandType::Int16: return "short";
+    case BandType::UInt32: return "ulong";
+    case BandType::Int32: return "long";
+    case BandType::Float32: return "float";
+    case BandType::Float64: return "double";
+    case BandType::Bool: return "bool";
+    case BandType::Mixed: return "mixed";
+    case BandType::Other: return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+std::string format_domain(const std::vector<Interval>& domain) {
+  std::ostringstream s;
+  s << '[';
+  for (size_t i = 0; i < domain.size(); ++i) {
+    if (i) s << ',';
+    if (domain[i].bounded) {
+      s << domain[i].lo << ':' << domain[i].hi;
+    } else {
+      s << "*:*";
+    }
+  }
+  s << ']';
+  return s.str();
+}
+
+int64_t checked_mul(int64_t a, int64_t b, const char* what) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) throw UdfError(std::string(what) + " is too large (integer overflow)");
+  return r;
+}
+
+int32_t kernel_dtype(const ArrayView& view) {
+  switch (view.band_type) {
+    case BandType::UInt16: return CROPCUBE_UINT16;
+    case BandType::Int16: return CROPCUBE_INT16;
+    case BandType::Float32: return CROPCUBE_FLOAT32;
+    default: break;
+  }
+  const std::string name = view.type_name.empty() ? band_type_name(view.band_type) : view.type_name;
+  throw UdfError("input cell type '" + name + "' (" + band_type_name(view.band_type) +
+                 " bands) is not supported; expected cells of ushort, short or float bands");
+}
+
+const char* status_name(int status) {
+  switch (status) {
+    case CROPCUBE_E_INVALID_ARGUMENT: return "invalid argument";
+    case CROPCUBE_E_IO: return "bundle not readable";
+    case CROPCUBE_E_BAD_BUNDLE: return "not a cropcube bundle";
+    case CROPCUBE_E_SHAPE: return "shape mismatch";
+    case CROPCUBE_E_VALUE: return "bad input value";
+    case CROPCUBE_E_RUNTIME: return "model failed";
+    case CROPCUBE_E_OUT_OF_MEMORY: return "out of memory";
+    case CROPCUBE_E_DEVICE: return "device error";
+    default: return "kernel error";
+  }
+}
+
+std::string kernel_message(int status) {
+  const char* text = cropcube_last_error();
+  std::string msg = status_name(status);
+  if (text && *text) msg += std::string(": ") + text;
+  return msg;
+}
+
+}  // namespace
+
+Plan plan_classification(const ArrayView& view, const ModelShape& model) {
+  const size_t dims = view.domain.size();
+  if (dims != 2 && dims != 3) {
+    throw UdfError("input is " + std::to_string(dims) + "-D " + format_domain(view.domain) +
+                   "; expected a 2-D (E, N) array with " + std::to_string(model.n_dates * model.n_bands) +
+                   "-band cells or a 3-D (t, E, N) array with " + std::to_string(model.n_bands) + "-band cells");
+  }
+  std::array<int64_t, 3> extent{1, 1, 1};
+  for (size_t i = 0; i < dims; ++i) {
+    const Interval& axis = view.domain[i];
+    if (!axis.bounded) throw UdfError("input domain " + format_domain(view.domain) + " has an open bound");
+    if (axis.hi < axis.lo) {
+      throw UdfError("input domain " + format_domain(view.domain) + " is empty on axis " + std::to_string(i));
+    }
+    int64_t n = 0;
+    if (__builtin_sub_overflow(axis.hi, axis.lo, &n) || n == INT64_MAX) {
+      throw UdfError("input domain " + format_domain(view.domain) + " is too large");
+    }
+    extent[i] = n + 1;
+  }
+  if (view.data == nullptr) throw UdfError("input array has no data");
+
+  const int32_t dtype = kernel_dtype(view);
+  const auto elem = static_cast<int64_t>(band_type_size(view.band_type));
+  if (view.n_bands < 1 || view.type_length != checked_mul(view.n_bands, elem, "cell size")) {
+    throw UdfError("input cell type '" + view.type_name + "' is " + std::to_string(view.type_length) +
+                   " bytes, which is not " + std::to_string(view.n_bands) + " bands of " + std::to_string(elem) +
+                   " bytes");
+  }
+  if (view.band_layout != BandLayout::PixelInterleaved && view.band_layout != BandLayout::ChannelInterleaved) {
+    throw UdfError("input band linearisation " + std::to_string(static_cast<int>(view.band_layout)) +
+                   " is neither pixel- nor channel-interleaved");
+  }
+
+  const int64_t T = model.n_dates;
+  const int64_t C = model.n_bands;
+  const int64_t TC = checked_mul(T, C, "model channels");
+  const bool three_d = dims == 3;
+  const int64_t n_time = three_d ? extent[0] : 1;
+  const int64_t E = three_d ? extent[1] : extent[0];
+  const int64_t N = three_d ? extent[2] : extent[1];
+  if (!three_d && view.n_bands != TC) {
+    throw UdfError("2-D input cells have " + std::to_string(view.n_bands) + " bands; this model needs " +
+                   std::to_string(TC) + " (" + std::to_string(T) + " dates x " + std::to_string(C) +
+                   " bands, date-major), or a 3-D (t, E, N) array with " + std::to_string(C) + "-band cells");
+  }
+  if (three_d && view.n_bands != C) {
+    throw UdfError("3-D input cells have " + std::to_string(view.n_bands) + " bands; this model needs " +
+                   std::to_string(C) + " bands per date");
+  }
+  if (three_d && n_time != T) {
+    throw UdfError("3-D input has " + std::to_string(n_time) + " time slices " + format_domain(view.domain) +
+                   "; this model needs " + std::to_string(T) + " dates");
+  }
+
+  const int64_t plane = checked_mul(E, N, "input domain");
+  const int64_t cells = checked_mul(plane, n_time, "input domain");
+  const int64_t n_elements = checked_mul(cells, view.n_bands, "input domain");
+  const int64_t n_bytes = checked_mul(n_elements, elem, "input domain");
+  if (static_cast<uint64_t>(n_bytes) != view.byte_size) {
+    throw UdfError("input array holds " + std::to_string(view.byte_size) + " bytes, but domain " +
+                   format_domain(view.domain) + " of " + std::to_string(view.type_length) + "-byte cells needs " +
+                   std::to_string(n_bytes));
+  }
+
+  Plan plan;
+  cropcube_input& in = plan.input;
+  in.data = view.data;
+  in.n_elements = static_cast<size_t>(n_elements);
+  in.dtype = dtype;
+  in.n_dates = T;
+  in.n_bands = C;
+  in.height = N;  // image row = N index (index 0 = north edge)
+  in.width = E;   // image col = E index
+  const bool pixel = view.band_layout == BandLayout::PixelInterleaved;
+  if (!three_d && pixel) {  // cell (e, n) at (e*N + n)*TC, band k = 4*date + band
+    in.stride_date = C;
+    in.stride_band = 1;
+    in.stride_row = TC;
+    in.stride_col = TC * N;
+  } else if (!three_d) {  // band k plane at k*E*N
+    in.stride_date = C * plane;
+    in.stride_band = plane;
+    in.stride_row = 1;
+    in.stride_col = N;
+  } else if (pixel) {  // cell (t, e, n) at ((t*E + e)*N + n)*C
+    in.stride_date = plane * C;
+    in.stride_band = 1;
+    in.stride_row = C;
+    in.stride_col = C * N;
+  } else {  // band b plane (all t) at b*T*E*N
+    in.stride_date = plane;
+    in.stride_band = cells;
+    in.stride_row = 1;
+    in.stride_col = N;
+  }
+  plan.out_domain.assign(view.domain.end() - 2, view.domain.end());
+  plan.e_extent = E;
+  plan.n_extent = N;
+  plan.out_cells = static_cast<size_t>(plane);
+  plan.out_stride_row = 1;
+  plan.out_stride_col = N;
+  return plan;
+}
+
+ModelShape model_shape(const cropcube_model* model) {
+  ModelShape shape;
+  int64_t classes = 0;
+  int64_t halo = 0;
+  int64_t factor = 0;
+  const int status = cropcube_model_info(model, &shape.n_dates, &shape.n_bands, &classes, &halo, &factor);
+  if (status != CROPCUBE_OK) throw UdfError("cannot read the model's input shape: " + kernel_message(status));
+  return shape;
+}
+
+void classify_into(const Plan& plan, cropcube_model* model, uint8_t* out, size_t out_len) {
+  if (out == nullptr || out_len < plan.out_cells) throw UdfError("output buffer is too small");
+  cropcube_output output{};
+  output.classes = out;
+  output.n_elements = out_len;
+  output.stride_row = plan.out_stride_row;
+  output.stride_col = plan.out_stride_col;
+  const int status = cropcube_classify(model, &plan.input, &output);
+  if (status != CROPCUBE_OK) throw UdfError("classification failed: " + kernel_message(status));
+}
+
+namespace {
+
+/* Holds the process's bundle handle; closed when the library is unloaded. */
+struct ProcessModel {
+  std::mutex mutex;
+  cropcube_model* model = nullptr;
+  ~ProcessModel() { cropcube_close(model); }
+};
+
+ProcessModel& process_model_holder() {
+  static ProcessModel holder;
+  return holder;
+}
+
+}  // namespace
+
+cropcube_model* process_model() {
+  ProcessModel& holder = process_model_holder();
+  std::lock_guard<std::mutex> lock(holder.mutex);
+  if (holder.model != nullptr) return holder.model;
+  std::array<char, 4096> path{};
+  int status = cropcube_resolve_model_path(path.data(), path.size());
+  if (status != CROPCUBE_OK) {
+    throw UdfError("no model bundle configured (set CROPCUBE_MODEL, or `model = PATH` in "
+                   "$RMANHOME/etc/cropcube.conf): " + kernel_message(status));
+  }
+  cropcube_model* model = nullptr;
+  status = cropcube_open(path.data(), nullptr, &model);
+  if (status != CROPCUBE_OK) {
+    throw UdfError("cannot open model bundle '" + std::string(path.data()) + "': " + kernel_message(status));
+  }
+  holder.model = model;
+  return model;
+}
+
+}  // namespace cropcube_udf

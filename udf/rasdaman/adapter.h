@@ -1,0 +1,74 @@
+/*
+ * crop.classify adapter: maps the array rasdaman hands a UDF onto the cropcube kernel.
+ *
+ * Accepted inputs (cells linearised with the last axis fastest, as rasdaman does):
+ *   2-D (E, N) array whose cells have T*C bands (the reference layout, 28 ushort bands date-major);
+ *   3-D (t, E, N) array whose cells have C bands, with T time slices.
+ * Bands may be pixel- or channel-interleaved (read from the array, never assumed).
+ * Orientation: rasdaman's a[e][n] has N index 0 at the northern edge (grid order E(0), N(1)), so the
+ * image the model sees is image[row = n][col = e]: a pure transpose, done by strides, never copied.
+ * Output: uint8 class per (E, N) cell, same domain as the input's (E, N) axes, 0 = nodata.
+ *
+ * Every function here reports problems by throwing UdfError with a message naming the input and the
+ * problem; the shim converts it into rasdaman's UDF error at the outermost boundary.
+ */
+#ifndef CROPCUBE_UDF_ADAPTER_H
+#define CROPCUBE_UDF_ADAPTER_H
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "array_view.h"
+#include "cropcube/kernel.h"
+
+namespace cropcube_udf {
+
+/* The one error type of the adapter; its message is what the rasdaman user reads. */
+class UdfError : public std::runtime_error {
+ public:
+  explicit UdfError(const std::string& message) : std::runtime_error("crop.classify: " + message) {}
+};
+
+/* What the model needs to know about its input (from the bundle). */
+struct ModelShape {
+  int64_t n_dates = 0;  /* T */
+  int64_t n_bands = 0;  /* C */
+};
+
+/* How to read the input and where the output goes. */
+struct Plan {
+  cropcube_input input{};            /* strided view of the input cells for the kernel */
+  std::vector<Interval> out_domain;  /* 2-D (E, N): the input's spatial axes, origin kept */
+  int64_t e_extent = 0;
+  int64_t n_extent = 0;
+  size_t out_cells = 0;              /* E * N */
+  int64_t out_stride_row = 0;        /* output [e][n], N fastest: row (n) = 1, col (e) = N */
+  int64_t out_stride_col = 0;
+};
+
+/* Validate the view against the model and describe it as kernel strides. Throws UdfError. */
+Plan plan_classification(const ArrayView& view, const ModelShape& model);
+
+/* Read T and C from an open bundle. Throws UdfError. */
+ModelShape model_shape(const cropcube_model* model);
+
+/*
+ * Classify the planned input with an open model into out[0 .. plan.out_cells), [e][n] order, N
+ * fastest. On failure the content of out is undefined (the caller owns and discards it). Throws
+ * UdfError.
+ */
+void classify_into(const Plan& plan, cropcube_model* model, uint8_t* out, size_t out_len);
+
+/*
+ * The bundle of this server process: resolved ($CROPCUBE_MODEL, else the `model = PATH` line of
+ * $CROPCUBE_CONFIG or $RMANHOME/etc/cropcube.conf) and opened on the first call, then reused by every
+ * call. A failed open is not cached, so fixing the configuration needs no restart. Thread-safe.
+ * Throws UdfError naming the path and the problem.
+ */
+cropcube_model* process_model();
+
+}  // namespace cropcube_udf
+
+#endif  // CROPCUBE_UDF_ADAPTER_H

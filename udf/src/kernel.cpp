@@ -1,0 +1,496 @@
+// cropcube inference kernel: the C ABI of kernel.h over a libtorch TorchScript bundle.
+//
+// The only translation unit that includes libtorch headers (each costs about a minute to compile).
+// Every ABI function catches everything: no C++ exception crosses the ABI.
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cropcube/kernel.h"
+#include "support.hpp"
+
+#ifndef CROPCUBE_VERSION
+#define CROPCUBE_VERSION "0.1.0"
+#endif
+
+namespace cropcube {
+namespace {
+
+constexpr const char* kMetadataFile = "cropcube/metadata.json";
+constexpr int64_t kDefaultTileCpu = 512;  // keep equal to cropcube.inference.tiling.DEFAULT_TILE_SIZE
+constexpr int64_t kDefaultBatchCpu = 1;
+constexpr int64_t kDefaultBatchCuda = 4;
+
+// One loaded bundle, shared by every handle that opened the same unchanged file on the same device.
+struct LoadedBundle {
+  torch::jit::Module module;
+  std::string metadata_json;
+  std::string content_hash;
+  int64_t n_dates = 0, n_bands = 0, n_classes = 0, halo = 0, downsampling = 1, receptive_field = 0;
+  float nodata = 0.f;
+  c10::Device device{c10::kCPU};
+};
+
+struct CacheEntry {
+  FileFingerprint fingerprint;
+  std::shared_ptr<LoadedBundle> bundle;
+};
+
+std::mutex g_cache_mutex;
+std::map<std::string, CacheEntry> g_cache;  // key: device + '|' + path
+
+}  // namespace
+}  // namespace cropcube
+
+struct cropcube_model {
+  std::shared_ptr<cropcube::LoadedBundle> bundle;
+  cropcube_options options;
+};
+
+namespace cropcube {
+namespace {
+
+int load_bundle(const std::string& path, const c10::Device& device, std::shared_ptr<LoadedBundle>* out) {
+  auto b = std::make_shared<LoadedBundle>();
+  torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+  try {
+    b->module = torch::jit::load(path, device, extra);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a loadable TorchScript file (" + what + ")");
+  }
+  b->metadata_json = extra[kMetadataFile];
+  const std::string& js = b->metadata_json;
+  std::string format;
+  if (js.empty() || !json_string(js, "format", &format) || format != "cropcube-bundle")
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a cropcube bundle (no embedded cropcube metadata)");
+  double halo = -1, down = -1, rf = -1, classes = -1;
+  if (!json_number(js, "halo", &halo) || !json_number(js, "downsampling_factor", &down) ||
+      !json_number(js, "receptive_field", &rf) || !json_number(js, "channels", &classes))
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": bundle metadata lacks halo/downsampling_factor/receptive_field/channels");
+  json_string(js, "content_hash", &b->content_hash);
+  try {
+    b->n_dates = b->module.attr("n_dates").toInt();
+    b->n_bands = b->module.attr("n_bands").toInt();
+    b->nodata = static_cast<float>(b->module.attr("nodata").toDouble());
+  } catch (const std::exception&) {
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": module is not a cropcube InferenceModule (no n_dates/n_bands/nodata)");
+  }
+  b->halo = int64_t(halo);
+  b->downsampling = int64_t(down);
+  b->receptive_field = int64_t(rf);
+  b->n_classes = int64_t(classes);
+  if (b->n_dates < 1 || b->n_bands < 1 || b->downsampling < 1 || b->halo < 0 || b->halo % b->downsampling != 0 ||
+      b->n_classes < 1 || b->n_classes > 255)
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": inconsistent bundle metadata (dates, bands, halo, downsampling, classes)");
+  b->module.eval();
+  b->device = device;
+  *out = std::move(b);
+  return CROPCUBE_OK;
+}
+
+// One tile: its core (written to the output) and its input window (core grown by the halo, clipped).
+struct Tile {
+  int64_t cy0, cy1, cx0, cx1;  // core rows/cols [c0, c1)
+  int64_t wy0, wy1, wx0, wx1;  // window rows/cols [w0, w1)
+  bool same_batch_shape(const Tile& o) const {
+    return wy1 - wy0 == o.wy1 - o.wy0 && wx1 - wx0 == o.wx1 - o.wx0 && cy0 - wy0 == o.cy0 - o.wy0 &&
+           cx0 - wx0 == o.cx0 - o.wx0 && cy1 - cy0 == o.cy1 - o.cy0 && cx1 - cx0 == o.cx1 - o.cx0;
+  }
+};
+
+// The tiling plan shared with cropcube.inference.tiling.plan_tiles: cores of size S (a multiple of the
+// downsampling factor) from (0, 0); windows = cores grown by the halo, clipped to the image.
+std::vector<Tile> plan_tiles(int64_t height, int64_t width, int64_t tile, int64_t halo) {
+  std::vector<Tile> tiles;
+  for (int64_t y = 0; y < height; y += tile)
+    for (int64_t x = 0; x < width; x += tile) {
+      Tile t{y, std::min(y + tile, height), x, std::min(x + tile, width), 0, 0, 0, 0};
+      t.wy0 = std::max<int64_t>(t.cy0 - halo, 0);
+      t.wy1 = std::min(t.cy1 + halo, height);
+      t.wx0 = std::max<int64_t>(t.cx0 - halo, 0);
+      t.wx1 = std::min(t.cx1 + halo, width);
+      tiles.push_back(t);
+    }
+  return tiles;
+}
+
+// Copy one tile window from the strided input into a float (K, h, w) block.
+template <typename T>
+void gather(const cropcube_input& in, const Tile& t, float* dst) {
+  const T* src = static_cast<const T*>(in.data);
+  const int64_t h = t.wy1 - t.wy0, w = t.wx1 - t.wx0;
+  for (int64_t d = 0; d < in.n_dates; ++d)
+    for (int64_t b = 0; b < in.n_bands; ++b) {
+      const int64_t k = d * in.n_bands + b;
+      for (int64_t y = 0; y < h; ++y) {
+        const T* row = src + d * in.stride_date + b * in.stride_band + (t.wy0 + y) * in.stride_row + t.wx0 * in.stride_col;
+        float* out = dst + (k * h + y) * w;
+        if (in.stride_col == 1) {
+          for (int64_t x = 0; x < w; ++x) out[x] = static_cast<float>(row[x]);
+        } else {
+          const int64_t sc = in.stride_col;
+          for (int64_t x = 0; x < w; ++x) out[x] = static_cast<float>(row[x * sc]);
+        }
+      }
+    }
+}
+
+void gather_any(const cropcube_input& in, const Tile& t, float* dst) {
+  switch (in.dtype) {
+    case CROPCUBE_UINT16: gather<uint16_t>(in, t, dst); break;
+    case CROPCUBE_INT16: gather<int16_t>(in, t, dst); break;
+    default: gather<float>(in, t, dst); break;
+  }
+}
+
+// NaN/inf anywhere in a float input -> CROPCUBE_E_VALUE naming the count and first position.
+int check_finite(const cropcube_input& in) {
+  if (in.dtype != CROPCUBE_FLOAT32) return CROPCUBE_OK;
+  const float* src = static_cast<const float*>(in.data);
+  int64_t count = 0, fr = 0, fc = 0, fd = 0, fb = 0;
+  for (int64_t r = 0; r < in.height; ++r)
+    for (int64_t c = 0; c < in.width; ++c)
+      for (int64_t d = 0; d < in.n_dates; ++d)
+        for (int64_t b = 0; b < in.n_bands; ++b) {
+          float v = src[d * in.stride_date + b * in.stride_band + r * in.stride_row + c * in.stride_col];
+          if (!std::isfinite(v)) {
+            if (count++ == 0) fr = r, fc = c, fd = d, fb = b;
+          }
+        }
+  if (count == 0) return CROPCUBE_OK;
+  return fail(CROPCUBE_E_VALUE, "input: " + std::to_string(count) + " NaN/inf values, the first at row " +
+                                    std::to_string(fr) + " col " + std::to_string(fc) + " (date " + std::to_string(fd) +
+                                    " band " + std::to_string(fb) +
+                                    "); pass nonfinite = CROPCUBE_NONFINITE_NODATA to treat such pixels as nodata");
+}
+
+// Pixels with any NaN/inf band become all-nodata (so the network sees an ordinary nodata pixel).
+void blank_nonfinite(float* block, int64_t k, int64_t n_px, float nodata, std::vector<uint8_t>& bad) {
+  bad.assign(size_t(n_px), 0);
+  for (int64_t c = 0; c < k; ++c) {
+    const float* p = block + c * n_px;
+    for (int64_t i = 0; i < n_px; ++i) bad[size_t(i)] |= !std::isfinite(p[i]);
+  }
+  for (int64_t c = 0; c < k; ++c) {
+    float* p = block + c * n_px;
+    for (int64_t i = 0; i < n_px; ++i)
+      if (bad[size_t(i)]) p[i] = nodata;
+  }
+}
+
+struct AutocastScope {
+  bool active = false;
+  c10::DeviceType type = c10::kCPU;
+  AutocastScope(int32_t precision, c10::DeviceType t) : type(t) {
+    if (precision == CROPCUBE_PRECISION_BFLOAT16 || precision == CROPCUBE_PRECISION_FLOAT16) {
+      at::autocast::set_autocast_enabled(type, true);
+      at::autocast::set_autocast_dtype(type, precision == CROPCUBE_PRECISION_BFLOAT16 ? at::kBFloat16 : at::kHalf);
+      active = true;
+    }
+  }
+  ~AutocastScope() {
+    if (active) {
+      at::autocast::set_autocast_enabled(type, false);
+      at::autocast::clear_cache();
+    }
+  }
+};
+
+// A batch of same-shaped tiles in flight: host input block and the reduced device results.
+struct Batch {
+  std::vector<Tile> tiles;
+  torch::Tensor host;  // (B, K, h, w) float32, pinned on CUDA
+  torch::Tensor index, conf, probs;
+};
+
+class Runner {
+ public:
+  Runner(const LoadedBundle& b, const cropcube_options& o, const cropcube_input& in, const cropcube_output& out)
+      : b_(b), o_(o), in_(in), out_(out), module_(b.module) {
+    cuda_ = b.device.is_cuda();
+    const int64_t d = b.downsampling;
+    int64_t tile = o.tile_size > 0 ? o.tile_size : kDefaultTileCpu;
+    tile_ = std::max<int64_t>(d, (tile + d - 1) / d * d);
+    batch_ = o.batch_size > 0 ? o.batch_size : (cuda_ ? kDefaultBatchCuda : kDefaultBatchCpu);
+    k_ = b.n_dates * b.n_bands;
+  }
+
+  int run() {
+    std::vector<Tile> tiles = plan_tiles(in_.height, in_.width, tile_, b_.halo);
+    const int64_t max_h = std::min(in_.height, tile_ + 2 * b_.halo), max_w = std::min(in_.width, tile_ + 2 * b_.halo);
+    const int64_t block = std::min<int64_t>(batch_, int64_t(tiles.size())) * k_ * max_h * max_w;
+    auto opts = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(cuda_);
+    torch::Tensor storage[2] = {torch::empty({block}, opts), cuda_ ? torch::empty({block}, opts) : torch::Tensor()};
+    want_soft_ = out_.confidence != nullptr || out_.probabilities != nullptr;
+
+    AutocastScope autocast(o_.precision, b_.device.type());
+    // Pipeline: batch i runs on the device while batch i+1 is gathered on the host (double buffer).
+    std::unique_ptr<Batch> pending;
+    size_t next = 0;
+    int slot = 0;
+    while (next < tiles.size() || pending) {
+      std::unique_ptr<Batch> current;
+      if (next < tiles.size()) {
+        current = std::make_unique<Batch>();
+        while (next < tiles.size() && int64_t(current->tiles.size()) < batch_ &&
+               (current->tiles.empty() || current->tiles.front().same_batch_shape(tiles[next])))
+          current->tiles.push_back(tiles[next++]);
+        fill(current.get(), cuda_ ? storage[slot] : storage[0]);
+        slot ^= 1;
+      }
+      if (pending) scatter(*pending);  // waits for the device results of the previous batch
+      pending.reset();
+      if (current) {
+        launch(current.get());
+        if (!cuda_) {
+          scatter(*current);
+        } else {
+          pending = std::move(current);
+        }
+      }
+    }
+    return CROPCUBE_OK;
+  }
+
+ private:
+  void fill(Batch* batch, const torch::Tensor& storage) {
+    const Tile& t0 = batch->tiles.front();
+    const int64_t h = t0.wy1 - t0.wy0, w = t0.wx1 - t0.wx0, n = int64_t(batch->tiles.size());
+    batch->host = storage.narrow(0, 0, n * k_ * h * w).view({n, k_, h, w});
+    float* base = batch->host.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      float* dst = base + i * k_ * h * w;
+      gather_any(in_, batch->tiles[size_t(i)], dst);
+      if (in_.dtype == CROPCUBE_FLOAT32 && o_.nonfinite == CROPCUBE_NONFINITE_NODATA)
+        blank_nonfinite(dst, k_, h * w, b_.nodata, bad_);
+    }
+  }
+
+  void launch(Batch* batch) {
+    const Tile& t0 = batch->tiles.front();
+    torch::Tensor x = cuda_ ? batch->host.to(b_.device, /*non_blocking=*/true) : batch->host;
+    torch::Tensor logits = module_.forward({x}).toTensor();
+    const int64_t oy = t0.cy0 - t0.wy0, ox = t0.cx0 - t0.wx0, ch = t0.cy1 - t0.cy0, cw = t0.cx1 - t0.cx0;
+    logits = logits.slice(2, oy, oy + ch).slice(3, ox, ox + cw).to(torch::kFloat32);
+    auto [top, index] = logits.max(1);
+    batch->index = index.to(torch::kUInt8);
+    if (want_soft_) {
+      torch::Tensor lse = logits.logsumexp(1);
+      batch->conf = (top - lse).exp();
+      if (out_.probabilities) batch->probs = (logits - lse.unsqueeze(1)).exp();
+    }
+    if (cuda_) {
+      batch->index = batch->index.to(torch::kCPU, /*non_blocking=*/true);
+      if (batch->conf.defined()) batch->conf = batch->conf.to(torch::kCPU, true);
+      if (batch->probs.defined()) batch->probs = batch->probs.to(torch::kCPU, true);
+    }
+  }
+
+  void scatter(Batch& batch) {
+    if (cuda_) torch::cuda::synchronize();
+    batch.index = batch.index.contiguous();
+    if (batch.conf.defined()) batch.conf = batch.conf.contiguous();
+    if (batch.probs.defined()) batch.probs = batch.probs.contiguous();
+    const Tile& t0 = batch.tiles.front();
+    const int64_t h = t0.wy1 - t0.wy0, w = t0.wx1 - t0.wx0;
+    const int64_t oy = t0.cy0 - t0.wy0, ox = t0.cx0 - t0.wx0, ch = t0.cy1 - t0.cy0, cw = t0.cx1 - t0.cx0;
+    const float* host = batch.host.data_ptr<float>();
+    const uint8_t* idx = batch.index.data_ptr<uint8_t>();
+    const float* conf = batch.conf.defined() ? batch.conf.data_ptr<float>() : nullptr;
+    const float* probs = batch.probs.defined() ? batch.probs.data_ptr<float>() : nullptr;
+    std::vector<uint8_t> valid(size_t(ch * cw));
+    for (size_t i = 0; i < batch.tiles.size(); ++i) {
+      const Tile& t = batch.tiles[i];
+      // A pixel has data when any band differs from the nodata value.
+      std::fill(valid.begin(), valid.end(), 0);
+      const float* block = host + int64_t(i) * k_ * h * w;
+      for (int64_t c = 0; c < k_; ++c)
+        for (int64_t y = 0; y < ch; ++y) {
+          const float* row = block + (c * h + oy + y) * w + ox;
+          uint8_t* v = valid.data() + y * cw;
+          for (int64_t x = 0; x < cw; ++x) v[x] |= row[x] != b_.nodata;
+        }
+      const int64_t px0 = int64_t(i) * ch * cw;
+      for (int64_t y = 0; y < ch; ++y)
+        for (int64_t x = 0; x < cw; ++x) {
+          const int64_t p = px0 + y * cw + x;
+          const bool ok = valid[size_t(y * cw + x)];
+          const int64_t o = (t.cy0 + y) * out_.stride_row + (t.cx0 + x) * out_.stride_col;
+          out_.classes[o] = ok ? uint8_t(idx[p] + 1) : uint8_t(0);
+          if (out_.confidence) {
+            float c = conf[p];
+            out_.confidence[o] = ok && std::isfinite(c) ? uint8_t(std::lround(std::clamp(c, 0.f, 1.f) * 255.f)) : 0;
+          }
+        }
+      if (out_.probabilities) {
+        const int64_t plane = ch * cw, n_cls = b_.n_classes;
+        for (int64_t k = 0; k < n_cls; ++k)
+          for (int64_t y = 0; y < ch; ++y)
+            for (int64_t x = 0; x < cw; ++x) {
+              const bool ok = valid[size_t(y * cw + x)];
+              const int64_t o = k * out_.prob_stride_class + (t.cy0 + y) * out_.prob_stride_row +
+                                (t.cx0 + x) * out_.prob_stride_col;
+              out_.probabilities[o] = ok ? probs[(int64_t(i) * n_cls + k) * plane + y * cw + x] : 0.f;
+            }
+      }
+    }
+  }
+
+  const LoadedBundle& b_;
+  const cropcube_options& o_;
+  const cropcube_input& in_;
+  const cropcube_output& out_;
+  torch::jit::Module module_;
+  bool cuda_ = false, want_soft_ = false;
+  int64_t tile_ = 0, batch_ = 1, k_ = 0;
+  std::vector<uint8_t> bad_;
+};
+
+int choose_device(int32_t requested, c10::Device* device) {
+  const bool has_cuda = torch::cuda::is_available();
+  if (requested == CROPCUBE_DEVICE_CUDA && !has_cuda)
+    return fail(CROPCUBE_E_DEVICE, "options.device: CUDA was asked for but no CUDA device is available");
+  *device = (requested == CROPCUBE_DEVICE_CPU || !has_cuda) ? c10::Device(c10::kCPU) : c10::Device(c10::kCUDA, 0);
+  return CROPCUBE_OK;
+}
+
+int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_model** out) {
+  if (!out) return fail(CROPCUBE_E_INVALID_ARGUMENT, "out: NULL pointer for the model handle");
+  *out = nullptr;
+  cropcube_options opts;
+  cropcube_default_options(&opts);
+  if (opts_arg) opts = *opts_arg;
+  if (int rc = check_options(opts)) return rc;
+  std::string path;
+  if (path_arg && *path_arg) {
+    path = path_arg;
+  } else if (int rc = resolve_model_path(&path)) {
+    return rc;
+  }
+  FileFingerprint fp;
+  if (int rc = fingerprint_file(path, &fp)) return rc;
+  c10::Device device(c10::kCPU);
+  if (int rc = choose_device(opts.device, &device)) return rc;
+  if (opts.num_threads > 0) at::set_num_threads(opts.num_threads);
+
+  const std::string key = device.str() + "|" + path;
+  std::shared_ptr<LoadedBundle> bundle;
+  {
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    auto it = g_cache.find(key);
+    if (it != g_cache.end() && it->second.fingerprint == fp) bundle = it->second.bundle;
+  }
+  if (!bundle) {
+    if (int rc = load_bundle(path, device, &bundle)) return rc;
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    g_cache[key] = CacheEntry{fp, bundle};  // a changed file replaces the entry; old handles keep theirs
+  }
+  auto* handle = new cropcube_model{bundle, opts};
+  *out = handle;
+  return CROPCUBE_OK;
+}
+
+int classify(cropcube_model* model, const cropcube_input* input, const cropcube_output* output) {
+  if (!model) return fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
+  const LoadedBundle& b = *model->bundle;
+  if (int rc = check_input(input, b.n_dates, b.n_bands)) return rc;
+  if (int rc = check_output(output, input->height, input->width, b.n_classes)) return rc;
+  if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
+    if (int rc = check_finite(*input)) return rc;
+  c10::InferenceMode guard;
+  Runner runner(b, model->options, *input, *output);
+  return runner.run();
+}
+
+template <typename F>
+int guarded(F&& f) {
+  try {
+    clear_error();
+    return f();
+  } catch (const std::bad_alloc&) {
+    return fail(CROPCUBE_E_OUT_OF_MEMORY, "out of memory");
+  } catch (const c10::OutOfMemoryError& e) {
+    return fail(CROPCUBE_E_OUT_OF_MEMORY, std::string("out of device memory: ") + e.what_without_backtrace());
+  } catch (const c10::Error& e) {
+    return fail(CROPCUBE_E_RUNTIME, std::string("model failed: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(CROPCUBE_E_RUNTIME, std::string("model failed: ") + e.what());
+  } catch (...) {
+    return fail(CROPCUBE_E_RUNTIME, "model failed with an unknown exception");
+  }
+}
+
+}  // namespace
+}  // namespace cropcube
+
+extern "C" {
+
+const char* cropcube_version(void) { return CROPCUBE_VERSION; }
+
+int cropcube_abi_version(void) { return CROPCUBE_ABI_VERSION; }
+
+void cropcube_default_options(cropcube_options* opts) {
+  if (!opts) return;
+  std::memset(opts, 0, sizeof(*opts));
+  opts->device = CROPCUBE_DEVICE_AUTO;
+  opts->precision = CROPCUBE_PRECISION_AUTO;
+  opts->nonfinite = CROPCUBE_NONFINITE_ERROR;
+}
+
+const char* cropcube_last_error(void) { return cropcube::last_error_text(); }
+
+int cropcube_resolve_model_path(char* buf, size_t buf_len) {
+  return cropcube::guarded([&] {
+    if (!buf || buf_len == 0) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "buf: NULL or zero length");
+    std::string path;
+    if (int rc = cropcube::resolve_model_path(&path)) return rc;
+    if (path.size() + 1 > buf_len)
+      return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT,
+                            "buf: " + std::to_string(buf_len) + " bytes cannot hold the path " + path);
+    std::memcpy(buf, path.c_str(), path.size() + 1);
+    return int(CROPCUBE_OK);
+  });
+}
+
+int cropcube_open(const char* path, const cropcube_options* opts, cropcube_model** out) {
+  return cropcube::guarded([&] { return cropcube::open_model(path, opts, out); });
+}
+
+void cropcube_close(cropcube_model* model) { delete model; }
+
+const char* cropcube_metadata_json(const cropcube_model* model) {
+  return model ? model->bundle->metadata_json.c_str() : nullptr;
+}
+
+int cropcube_model_info(const cropcube_model* model, int64_t* n_dates, int64_t* n_bands, int64_t* n_classes,
+                        int64_t* halo, int64_t* downsampling_factor) {
+  if (!model) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
+  if (!n_dates || !n_bands || !n_classes || !halo || !downsampling_factor)
+    return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "model_info: NULL output pointer");
+  const auto& b = *model->bundle;
+  *n_dates = b.n_dates;
+  *n_bands = b.n_bands;
+  *n_classes = b.n_classes;
+  *halo = b.halo;
+  *downsampling_factor = b.downsampling;
+  return CROPCUBE_OK;
+}
+
+int cropcube_classify(cropcube_model* model, const cropcube_input* input, const cropcube_output* output) {
+  return cropcube::guarded([&] { return cropcube::classify(model, input, output); });
+}
+
+}  // extern "C"

@@ -1,0 +1,215 @@
+// Torch-free helpers of the cropcube kernel (see support.hpp).
+#include "support.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace cropcube {
+
+namespace {
+thread_local std::string g_last_error;
+
+constexpr int64_t kMaxExtent = int64_t(1) << 31;  // rows/cols; far beyond any raster we serve
+
+// Smallest and largest element offset reached by index i in [0, n) along a stride, added to lo/hi;
+// false on int64 overflow.
+bool add_axis(int64_t n, int64_t stride, int64_t* lo, int64_t* hi) {
+  int64_t span = 0;
+  if (__builtin_mul_overflow(n - 1, stride, &span)) return false;
+  int64_t* target = span < 0 ? lo : hi;
+  return !__builtin_add_overflow(*target, span, target);
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  size_t a = s.find_first_not_of(ws);
+  if (a == std::string::npos) return "";
+  size_t b = s.find_last_not_of(ws);
+  return s.substr(a, b - a + 1);
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// "model = PATH" from a config file; comments start with '#'.
+bool model_from_config(const std::string& file, std::string* path) {
+  std::ifstream in(file);
+  if (!in) return false;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    if (trim(line.substr(0, eq)) == "model") {
+      *path = trim(line.substr(eq + 1));
+      return !path->empty();
+    }
+  }
+  return false;
+}
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+}  // namespace
+
+int fail(int status, const std::string& message) {
+  g_last_error = message;
+  return status;
+}
+
+void clear_error() { g_last_error.clear(); }
+
+const char* last_error_text() { return g_last_error.c_str(); }
+
+size_t dtype_size(int32_t dtype) {
+  switch (dtype) {
+    case CROPCUBE_UINT16:
+    case CROPCUBE_INT16:
+      return 2;
+    case CROPCUBE_FLOAT32:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+int check_options(const cropcube_options& o) {
+  if (o.device < CROPCUBE_DEVICE_AUTO || o.device > CROPCUBE_DEVICE_CUDA)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.device: " + std::to_string(o.device) + " is not a cropcube_device");
+  if (o.num_threads < 0 || o.num_threads > 4096)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.num_threads: " + std::to_string(o.num_threads) + " is not in 0..4096");
+  if (o.tile_size < 0 || o.tile_size > 16384)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.tile_size: " + std::to_string(o.tile_size) + " is not in 0..16384");
+  if (o.batch_size < 0 || o.batch_size > 1024)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.batch_size: " + std::to_string(o.batch_size) + " is not in 0..1024");
+  if (o.precision < CROPCUBE_PRECISION_AUTO || o.precision > CROPCUBE_PRECISION_FLOAT16)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.precision: " + std::to_string(o.precision) + " is not a cropcube_precision");
+  if (o.nonfinite != CROPCUBE_NONFINITE_ERROR && o.nonfinite != CROPCUBE_NONFINITE_NODATA)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "options.nonfinite: " + std::to_string(o.nonfinite) + " is not a cropcube_nonfinite");
+  return CROPCUBE_OK;
+}
+
+int check_input(const cropcube_input* in, int64_t n_dates, int64_t n_bands) {
+  if (!in) return fail(CROPCUBE_E_INVALID_ARGUMENT, "input: NULL descriptor");
+  if (!in->data) return fail(CROPCUBE_E_INVALID_ARGUMENT, "input.data: NULL pointer");
+  if (dtype_size(in->dtype) == 0)
+    return fail(CROPCUBE_E_INVALID_ARGUMENT, "input.dtype: " + std::to_string(in->dtype) + " is not uint16, int16 or float32");
+  if (in->n_dates != n_dates || in->n_bands != n_bands)
+    return fail(CROPCUBE_E_SHAPE, "input: " + std::to_string(in->n_dates) + " dates x " + std::to_string(in->n_bands) +
+                                      " bands, but the bundle expects " + std::to_string(n_dates) + " x " + std::to_string(n_bands));
+  if (in->height < 1 || in->width < 1 || in->height > kMaxExtent || in->width > kMaxExtent)
+    return fail(CROPCUBE_E_SHAPE, "input: extent " + std::to_string(in->height) + " x " + std::to_string(in->width) +
+                                      " is not within 1..2^31 rows and columns");
+  int64_t lo = 0, hi = 0;
+  if (!add_axis(in->n_dates, in->stride_date, &lo, &hi) || !add_axis(in->n_bands, in->stride_band, &lo, &hi) ||
+      !add_axis(in->height, in->stride_row, &lo, &hi) || !add_axis(in->width, in->stride_col, &lo, &hi))
+    return fail(CROPCUBE_E_SHAPE, "input: strides overflow 64-bit offsets");
+  if (lo < 0 || in->n_elements == 0 || uint64_t(hi) >= uint64_t(in->n_elements))
+    return fail(CROPCUBE_E_SHAPE, "input: strides address elements " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                      " outside the buffer of " + std::to_string(in->n_elements) + " elements");
+  return CROPCUBE_OK;
+}
+
+int check_output(const cropcube_output* out, int64_t height, int64_t width, int64_t n_classes) {
+  if (!out) return fail(CROPCUBE_E_INVALID_ARGUMENT, "output: NULL descriptor");
+  if (!out->classes) return fail(CROPCUBE_E_INVALID_ARGUMENT, "output.classes: NULL pointer");
+  int64_t lo = 0, hi = 0;
+  if (!add_axis(height, out->stride_row, &lo, &hi) || !add_axis(width, out->stride_col, &lo, &hi))
+    return fail(CROPCUBE_E_SHAPE, "output: strides overflow 64-bit offsets");
+  if (lo < 0 || out->n_elements == 0 || uint64_t(hi) >= uint64_t(out->n_elements))
+    return fail(CROPCUBE_E_SHAPE, "output: strides address elements " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                      " outside the buffer of " + std::to_string(out->n_elements) + " elements");
+  if (out->probabilities) {
+    int64_t plo = 0, phi = 0;
+    if (!add_axis(n_classes, out->prob_stride_class, &plo, &phi) || !add_axis(height, out->prob_stride_row, &plo, &phi) ||
+        !add_axis(width, out->prob_stride_col, &plo, &phi))
+      return fail(CROPCUBE_E_SHAPE, "output.probabilities: strides overflow 64-bit offsets");
+    if (plo < 0 || out->prob_n_elements == 0 || uint64_t(phi) >= uint64_t(out->prob_n_elements))
+      return fail(CROPCUBE_E_SHAPE, "output.probabilities: strides address elements " + std::to_string(plo) + ".." +
+                                        std::to_string(phi) + " outside the buffer of " +
+                                        std::to_string(out->prob_n_elements) + " elements");
+  }
+  return CROPCUBE_OK;
+}
+
+int resolve_model_path(std::string* path) {
+  path->clear();
+  if (const char* m = env("CROPCUBE_MODEL")) {
+    *path = m;
+    return CROPCUBE_OK;
+  }
+  std::vector<std::string> configs;
+  if (const char* c = env("CROPCUBE_CONFIG")) {
+    if (!file_exists(c)) return fail(CROPCUBE_E_IO, std::string("$CROPCUBE_CONFIG: config file ") + c + " does not exist");
+    configs.push_back(c);
+  }
+  if (const char* r = env("RMANHOME")) configs.push_back(std::string(r) + "/etc/cropcube.conf");
+  if (const char* x = env("XDG_CONFIG_HOME")) configs.push_back(std::string(x) + "/cropcube/kernel.conf");
+  else if (const char* h = env("HOME")) configs.push_back(std::string(h) + "/.config/cropcube/kernel.conf");
+  for (const auto& c : configs)
+    if (model_from_config(c, path)) return CROPCUBE_OK;
+  return fail(CROPCUBE_E_IO,
+              "model path: none given, $CROPCUBE_MODEL is unset and no config file has a 'model = PATH' line "
+              "($CROPCUBE_CONFIG, $RMANHOME/etc/cropcube.conf, ~/.config/cropcube/kernel.conf)");
+}
+
+int fingerprint_file(const std::string& path, FileFingerprint* out) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(CROPCUBE_E_IO, path + ": bundle file cannot be read (" + std::strerror(errno) + ")");
+  if (!S_ISREG(st.st_mode)) return fail(CROPCUBE_E_IO, path + ": bundle path is not a regular file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return fail(CROPCUBE_E_IO, path + ": bundle file cannot be opened (" + std::strerror(errno) + ")");
+  uint64_t h = 1469598103934665603ULL;
+  std::vector<unsigned char> buf(1 << 16);
+  size_t n;
+  uint64_t total = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    total += n;
+    for (size_t i = 0; i < n; ++i) h = (h ^ buf[i]) * 1099511628211ULL;
+  }
+  bool err = std::ferror(f);
+  std::fclose(f);
+  if (err) return fail(CROPCUBE_E_IO, path + ": read error on bundle file");
+  out->size = total;
+  out->mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  out->hash = h;
+  return CROPCUBE_OK;
+}
+
+bool json_number(const std::string& json, const std::string& key, double* value) {
+  std::string pat = "\"" + key + "\":";
+  size_t p = json.find(pat);
+  if (p == std::string::npos) return false;
+  const char* start = json.c_str() + p + pat.size();
+  char* end = nullptr;
+  double v = std::strtod(start, &end);
+  if (end == start) return false;
+  *value = v;
+  return true;
+}
+
+bool json_string(const std::string& json, const std::string& key, std::string* value) {
+  std::string pat = "\"" + key + "\":\"";
+  size_t p = json.find(pat);
+  if (p == std::string::npos) return false;
+  size_t b = p + pat.size();
+  size_t e = json.find('"', b);
+  if (e == std::string::npos) return false;
+  *value = json.substr(b, e - b);
+  return true;
+}
+
+}  // namespace cropcube
