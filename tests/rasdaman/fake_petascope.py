@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
-import rasterio
 from rasterio.io import MemoryFile
 from rasterio.transform import Affine
 
@@ -114,6 +113,7 @@ class FakePetascope:
         self.updates_done = 0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.url = ""
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> str:
@@ -131,8 +131,9 @@ class FakePetascope:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        return self.url
 
     def stop(self) -> None:
         if self._server is not None:
@@ -297,7 +298,7 @@ class FakePetascope:
         ox, oy = c.left + c.res / 2, c.top - c.res / 2
         if c.dates:
             crs = ("http://localhost:8080/rasdaman/def/crs-compound?1=http://localhost:8080/rasdaman/def/crs/OGC/0/"
-                   f"AnsiDate&2={crs}")
+                   f"AnsiDate&amp;2={crs}")
             labels, low, high = "ansi E N", "0 0 0", f"{len(c.dates) - 1} {c.width - 1} {c.height - 1}"
             d0 = dt.date.fromisoformat(c.dates[0])
             coeff = " ".join(str((dt.date.fromisoformat(d) - d0).days) for d in c.dates)
@@ -503,6 +504,3 @@ class FakePetascope:
     def requests(self, op: str) -> list[Request]:
         return [r for r in self.log if r.get("request") == op]
 
-
-def _unused() -> None:  # keep rasterio imported for type checkers of the GeoTIFF helpers
-    _ = rasterio

@@ -41,14 +41,20 @@ def crop_udf(udf_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Modu
 
 
 @pytest.fixture(scope="session")
-def s2_window(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, npt.NDArray[np.uint16]]:
+def s2_window(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, npt.NDArray[np.uint16]]:
     """The real Flevoland scene's WINDOW written as its own GeoTIFF, and its pixels (28, H, W)."""
     src_path = shared_data / S2_TIF
     out = tmp_path_factory.mktemp("s2") / "window.tif"
     with rasterio.open(src_path) as src:
         data = src.read(window=WINDOW)
-        profile = src.profile | {"width": WINDOW.width, "height": WINDOW.height,
-                                 "transform": src.window_transform(WINDOW), "tiled": False}
+        profile = src.profile | {
+            "width": WINDOW.width,
+            "height": WINDOW.height,
+            "transform": src.window_transform(WINDOW),
+            "tiled": False,
+        }
         profile.pop("blockxsize", None)
         profile.pop("blockysize", None)
     with rasterio.open(out, "w", **profile) as dst:

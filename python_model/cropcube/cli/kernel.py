@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,9 +12,13 @@ kernel_app = typer.Typer(help="Build and inspect the C++ inference kernel.", no_
 
 @kernel_app.command("build")
 def build(
-    build_dir: Path | None = typer.Option(None, "--build-dir", help="CMake build folder (default udf/build)."),
-    sanitize: bool = typer.Option(False, "--sanitize", help="AddressSanitizer+UBSan build (udf/build-asan)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel compile jobs (0 = all cores)."),
+    build_dir: Annotated[
+        Path | None, typer.Option("--build-dir", help="CMake build folder (default udf/build).")
+    ] = None,
+    sanitize: Annotated[
+        bool, typer.Option("--sanitize", help="AddressSanitizer+UBSan build (udf/build-asan).")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel compile jobs (0 = all cores).")] = 0,
 ) -> None:
     """Build libcropcube_kernel.so against the installed torch and put it into the package."""
     from cropcube.inference.build import build_kernel
@@ -39,7 +44,8 @@ def info() -> None:
     except CropcubeError as exc:
         typer.echo(f"kernel version: not available ({exc})")
     typer.echo(f"torch:          {torch.__version__}")
-    typer.echo(f"cuda:           {'available: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}")
+    cuda = f"available: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "not available"
+    typer.echo(f"cuda:           {cuda}")
     typer.echo(f"cpu threads:    {torch.get_num_threads()}")
     try:
         typer.echo(f"default model:  {resolve_model_path(None)}")

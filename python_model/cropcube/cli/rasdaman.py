@@ -141,6 +141,10 @@ def classify_cmd(
 
     if writer not in ("wcst", "rasql"):
         raise InputError("--writer", f"{writer!r} is not wcst or rasql")
+    if mode not in ("client", "udf"):
+        raise InputError("--mode", f"{mode!r} is not client or udf")
+    area_box = _parse_area(area)  # check cheap arguments before loading a model
+    client = _client(endpoint, retries, timeout)
     classifier: Any = None
     if mode == "client" or model is None:
         from cropcube.inference import Classifier  # type: ignore[attr-defined]
@@ -151,10 +155,9 @@ def classify_cmd(
         from cropcube.bundle.io import read_metadata
 
         metadata = read_metadata(model)
-    client = _client(endpoint, retries, timeout)
     tile_writer = None
     if writer == "rasql":
-        tile_writer = _rasql_writer(client, input_id, output_id, _parse_area(area), rasql_host, rasql_port)
+        tile_writer = _rasql_writer(client, input_id, output_id, area_box, rasql_host, rasql_port)
     report = classify_coverage(
         client,
         input_id,
@@ -162,7 +165,7 @@ def classify_cmd(
         metadata,
         mode=mode,
         classifier=classifier if mode == "client" else None,
-        area=_parse_area(area),
+        area=area_box,
         tile_size=tile_size,
         progress_path=progress,
         restart=restart,

@@ -39,6 +39,9 @@ def synth(
     phenology_shift: Annotated[
         float, typer.Option("--phenology-shift", help="Shift every crop calendar by DAYS (positive = later).")
     ] = 0.0,
+    drought: Annotated[
+        float, typer.Option("--drought", help="Summer drought 0..1 (1 = like 2018: brown grassland).")
+    ] = 0.0,
     noise: Annotated[
         float, typer.Option("--noise", help="Sensor noise (1 = Sentinel-2-like, 0 = none).")
     ] = 1.0,
@@ -58,6 +61,7 @@ def synth(
         haze=_floats(haze, "--haze"),
         shadow=shadow,
         phenology_shift_days=phenology_shift,
+        drought=drought,
         noise=noise,
     )
     paths = write_scene(generate_scene(cfg), out_dir)

@@ -86,7 +86,8 @@ class ClassifySummary:
         """A short human-readable report: sizes, speed and the most frequent classes."""
         lines = [
             f"classified {self.width} x {self.height} px in {self.seconds:.1f} s "
-            f"({self.pixels_per_second / 1e6:.2f} Mpx/s, {self.backend} backend on {self.device}, model {self.model})",
+            f"({self.pixels_per_second / 1e6:.2f} Mpx/s, {self.backend} backend on {self.device}, "
+            f"model {self.model})",
             f"output: {self.output}",
         ]
         for label, path in (("confidence", self.confidence), ("quicklook", self.quicklook)):
@@ -227,6 +228,12 @@ def classify_file(
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     blocks = list(plan_tiles(height, width, block, meta.halo))
     paths = sibling_paths(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(str(output), f"cannot create the output folder ({exc.strerror})") from None
+    if not os.access(output.parent, os.W_OK):
+        raise InputError(str(output), "output folder is not writable")
     work = output.with_name(f".{output.name}.work.tif")
     work_conf = output.with_name(f".{output.name}.work_confidence.tif")
     indexes = list(info.band_indexes)

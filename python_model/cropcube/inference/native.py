@@ -206,7 +206,7 @@ class NativeModel:
             self._lib.cropcube_open(str(path).encode(), ctypes.byref(opts), ctypes.byref(handle)),
             str(path),
         )
-        self._handle = handle
+        self._handle: ctypes.c_void_p | None = handle
         info = [ctypes.c_int64() for _ in range(5)]
         _check(self._lib, self._lib.cropcube_model_info(handle, *[ctypes.byref(v) for v in info]), str(path))
         self.n_dates, self.n_bands, self.n_classes, self.halo, self.downsampling_factor = (

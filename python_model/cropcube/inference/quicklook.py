@@ -38,7 +38,10 @@ def write_quicklook(
     for i in present[:MAX_LEGEND_ENTRIES]:
         c = table.by_index(i)
         handles.append(
-            Patch(color=np.array(c.rgb) / 255, label=f"{i} {c.name_en} ({100 * counts[i] / total:.1f} %)")
+            Patch(
+                color=c.color,
+                label=f"{i} {c.name_en} ({100 * counts[i] / total:.1f} %)",
+            )
         )
     if len(present) > MAX_LEGEND_ENTRIES:
         rest = sum(int(counts[i]) for i in present[MAX_LEGEND_ENTRIES:])

@@ -39,7 +39,7 @@ from cropcube.rasdaman.tiling import Tile, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
-_UDF_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_UDF_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TileClassifier(Protocol):
@@ -98,7 +98,7 @@ def udf_query(
     from cropcube.rasdaman.grid import AxisSubset
 
     validate.coverage_id(coverage_id)
-    if not _UDF_NAME.match(udf):
+    if not _UDF_NAME.fullmatch(udf):
         raise InputError("udf name", f"{udf!r} is not 'namespace.function'")
     se, sn = AxisSubset("E", *e), AxisSubset("N", *n)
     return f'for $c in ({coverage_id}) return encode({udf}($c[{se.wcps()},{sn.wcps()}]), "image/tiff")'
@@ -193,6 +193,11 @@ def classify_coverage(
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
     record = _prepare_output(client, output_id, out_grid, model, record, params, replace, report)
+    if writer is not None and report.created:
+        # rasql writes cannot grow petascope's grid: one (well compressible) zero upload spans it first
+        CoverageWriter(client, output_id, out_grid, [Band("class", 0, "crop class")], "uint8", "").write(
+            0, 0, np.zeros((out_grid.height, out_grid.width), np.uint8)
+        )
     out = writer or _WcstWriter(
         CoverageWriter(client, output_id, out_grid, [Band("class", 0, "crop class")], "uint8", "", None)
     )

@@ -234,16 +234,32 @@ def _general_coverage_errors(options: dict[str, Any]) -> list[str]:
         if "gridOrder" in axis:
             orders.append(axis["gridOrder"])
     crs = coverage.get("crs")
-    if isinstance(crs, str) and len(crs.split("@")) != len(axes) and "Index" not in crs:
+    if isinstance(crs, str) and _crs_axes(crs) is not None and _crs_axes(crs) != len(axes):
         errors.append(
-            f"coverage.crs: {crs!r} has {len(crs.split('@'))} parts for {len(axes)} axes "
-            "(wcst_import needs one axis entry per CRS axis)"
+            f"coverage.crs: {crs!r} has {_crs_axes(crs)} axes but {len(axes)} are configured "
+            "(recipe._read_axes needs one entry per CRS axis)"
         )
     if orders and sorted(orders) != list(range(len(orders))):
         errors.append(f"coverage.slicer.axes: gridOrder values {orders} are not 0..{len(orders) - 1}")
     if "tiling" in options and not isinstance(options["tiling"], str):
         errors.append("recipe.options.tiling: must be a string such as 'ALIGNED [0:499, 0:499]'")
     return errors
+
+
+def _crs_axes(crs: str) -> int | None:
+    """Number of axes of a compound ``A@B`` CRS of EPSG (2-D), AnsiDate/UnixTime (1) and IndexND parts."""
+    total = 0
+    for part in crs.split("@"):
+        index = re.search(r"Index(\d)D", part)
+        if index:
+            total += int(index.group(1))
+        elif "AnsiDate" in part or "UnixTime" in part:
+            total += 1
+        elif "EPSG" in part:
+            total += 2
+        else:
+            return None
+    return total
 
 
 def check_ingredients(doc: dict[str, Any], where: str = "ingredients") -> None:

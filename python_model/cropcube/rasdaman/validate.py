@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cropcube.errors import InputError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: no trailing newline
 _MAX_IDENTIFIER = 200
 
 
@@ -23,7 +23,7 @@ def coverage_id(value: str, what: str = "coverage id") -> str:
     Raises:
         InputError: anything else (spaces, quotes, brackets, dashes, dots, empty, too long).
     """
-    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > _MAX_IDENTIFIER:
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value) or len(value) > _MAX_IDENTIFIER:
         raise InputError(
             what, f"{value!r} is not a valid identifier (letters, digits, '_'; not starting with a digit)"
         )

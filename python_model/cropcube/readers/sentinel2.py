@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,10 @@ from cropcube.readers.grid import Grid
 from cropcube.readers.writer import write_cube
 
 log = logging.getLogger(__name__)
+
+GDAL_CACHE_MB = 256
+"""GDAL block cache while building (GDAL's default, 5 % of RAM, dominates memory otherwise);
+the environment variable GDAL_CACHEMAX overrides it."""
 
 _DATE = re.compile(r"(?<!\d)(20\d{2}|19\d{2})-?(\d{2})-?(\d{2})(?:T\d{6})?(?!\d)")
 _BAND = re.compile(r"(?:^|[_.\-])(B\d{2}|B8A)(?:_(\d{2})m)?\.(?:tif|tiff|jp2)$", re.IGNORECASE)
@@ -210,6 +215,86 @@ class BuildReport:
         return "\n".join(lines)
 
 
+class _Reader:
+    """Reads the target grid's windows from one band file."""
+
+    def read(self, window: Window) -> npt.NDArray[Any]:
+        """The target window's pixels."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the reader holds."""
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _AlignedReader(_Reader):
+    """Reads a source whose pixels coincide with the target grid's: plain windowed reads, no warping."""
+
+    def __init__(self, dataset: Any, offset: Window, nodata: float) -> None:
+        self.dataset = dataset
+        self.col0, self.row0 = int(offset.col_off), int(offset.row_off)
+        self.nodata = nodata
+
+    def read(self, window: Window) -> npt.NDArray[Any]:
+        """The target window's pixels (nodata outside the source)."""
+        h, w = int(window.height), int(window.width)
+        out = np.full((h, w), self.nodata, dtype=self.dataset.dtypes[0])
+        # Target window in source pixel coordinates, clipped to the source.
+        c0, r0 = int(window.col_off) - self.col0, int(window.row_off) - self.row0
+        cs, rs = max(c0, 0), max(r0, 0)
+        ce, re_ = min(c0 + w, self.dataset.width), min(r0 + h, self.dataset.height)
+        if ce > cs and re_ > rs:
+            block = self.dataset.read(1, window=Window(cs, rs, ce - cs, re_ - rs))
+            src_nodata = self.dataset.nodata
+            if src_nodata is not None and src_nodata != self.nodata:
+                block[block == src_nodata] = self.nodata
+            out[rs - r0 : re_ - r0, cs - c0 : ce - c0] = block
+        return out
+
+
+class _WarpedReader(_Reader):
+    """Reads a source through a GDAL WarpedVRT onto the target grid."""
+
+    def __init__(self, vrt: WarpedVRT) -> None:
+        self.vrt = vrt
+
+    def read(self, window: Window) -> npt.NDArray[Any]:
+        """The target window's pixels."""
+        return np.asarray(self.vrt.read(1, window=window))
+
+    def close(self) -> None:
+        """Close the VRT."""
+        self.vrt.close()
+
+
+def _aligned_or_warped(dataset: Any, target: Grid, resampling: Resampling, nodata: float) -> _Reader:
+    """Plain reads when the source lies on the target grid (same CRS, pixel size, whole-pixel offset)."""
+    source = Grid.of_dataset(dataset)
+    try:
+        offset = source.window_of(target)  # the target's position in source pixels
+    except InputError:
+        offset = None
+    if offset is not None:
+        # window_of gives the target's offset within the source; the reader wants the reverse.
+        return _AlignedReader(dataset, Window(-offset.col_off, -offset.row_off, 0, 0), nodata)
+    vrt = WarpedVRT(
+        dataset,
+        crs=target.rasterio_crs,
+        transform=target.transform,
+        width=target.width,
+        height=target.height,
+        resampling=resampling,
+        src_nodata=dataset.nodata if dataset.nodata is not None else 0,
+        nodata=nodata,
+    )
+    return _WarpedReader(vrt)
+
+
 def _open_source(path: str) -> Any:
     try:
         ds = rasterio.open(path)
@@ -290,19 +375,8 @@ def build_cube_from_band_files(
             crs=target.crs,
             resolution=target.resolution[0],
         )
-        vrts = {
-            p: stack.enter_context(
-                WarpedVRT(
-                    ds,
-                    crs=target.rasterio_crs,
-                    transform=target.transform,
-                    width=target.width,
-                    height=target.height,
-                    resampling=resampling,
-                    src_nodata=ds.nodata if ds.nodata is not None else 0,
-                    nodata=spec.nodata,
-                )
-            )
+        readers: dict[str, _Reader] = {
+            p: stack.enter_context(_aligned_or_warped(ds, target, resampling, spec.nodata))
             for p, ds in opened.items()
         }
         channels = [sources[d] for d in spec.descriptions()]
@@ -312,7 +386,7 @@ def build_cube_from_band_files(
             for c, paths in enumerate(channels):
                 for p in paths:
                     try:
-                        data = vrts[p].read(1, window=window)
+                        data = readers[p].read(window)
                     except RasterioError as exc:
                         raise InputError(p, f"cannot read pixels (corrupt file?): {exc}") from None
                     empty = out[c] == spec.nodata
@@ -323,5 +397,7 @@ def build_cube_from_band_files(
             "CROPCUBE_WANTED_DATES": ",".join(d.isoformat() for d in wanted),
             "CROPCUBE_SOURCE": where,
         }
-        path = write_cube(output, target, spec, fill, cog=cog, tags=tags, progress=progress)
+        cache = {} if "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": GDAL_CACHE_MB}
+        with rasterio.Env(**cache):
+            path = write_cube(output, target, spec, fill, cog=cog, tags=tags, progress=progress)
     return BuildReport(Path(path), target, wanted, chosen, sources)

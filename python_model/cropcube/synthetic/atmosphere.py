@@ -118,8 +118,8 @@ def date_atmosphere(
             threshold = np.float32(np.quantile(field, 1.0 - cloud_fraction))
         thick = np.clip((field - threshold) / 0.8, 0.0, 1.0) ** 0.6
         cloud = np.where(field > threshold, np.maximum(thick, 0.02), 0.0).astype(np.float32)
+        cloud_height = float(rng.uniform(800.0, 2500.0))  # drawn always: --no-shadow keeps the clouds
         if shadow:
-            cloud_height = float(rng.uniform(800.0, 2500.0))
             reach = cloud_height / math.tan(math.radians(max(elev, 5.0))) / resolution
             away = math.radians(azimuth + 180.0)
             dx = round(reach * math.sin(away))

@@ -193,12 +193,14 @@ def paint_surfaces(layout: PolderLayout, res: float, r0: int, r1: int, n_cols: i
 def assign_classes(
     rng: np.random.Generator, areas: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
-    """Give each parcel a class so that class areas follow ``weights`` closely.
+    """Give each parcel a class so that class areas follow ``weights``, exactly in expectation.
 
-    Parcels are visited in random order; each draws a class with probability proportional to the
-    area that class still lacks. Frequencies follow the weights in expectation, with far less spread
-    than independent draws (so small scenes already have the right mix of common classes), while a
-    rare class still turns up with probability matching its share.
+    Systematic sampling: parcels (in random order) and classes (in random order, each with a span
+    proportional to its weight) are laid along the same line of length ``sum(areas)``, shifted by a
+    random offset; a parcel gets the class under its midpoint. Each parcel's midpoint is uniform on
+    the line, so a parcel is class ``k`` with probability ``weights[k] / sum(weights)`` (unbiased),
+    and every class's area stays within about one parcel of its target (so even small scenes have
+    the right mix of common classes, while rare classes appear when their share allows).
 
     Args:
         rng: random generator.
@@ -208,14 +210,13 @@ def assign_classes(
     Returns:
         Class index (1-based) of each parcel.
     """
-    share = weights / weights.sum()
-    target = share * areas.sum()
-    given = np.zeros_like(target)
-    out = np.zeros(areas.shape[0], dtype=np.int64)
-    for p in rng.permutation(areas.shape[0]).tolist():
-        lack = np.clip(target - given, 0.0, None)
-        prob = lack + 1e-9 * share  # never all zero
-        k = int(rng.choice(share.size, p=prob / prob.sum()))
-        out[p] = k + 1
-        given[k] += areas[p]
+    total = float(areas.sum())
+    order = rng.permutation(areas.shape[0])
+    ends = np.cumsum(areas[order])
+    position = (ends - areas[order] / 2 + rng.uniform(0.0, total)) % total
+    class_order = rng.permutation(weights.shape[0])
+    bounds = np.cumsum(weights[class_order]) / weights.sum() * total
+    picked = class_order[np.minimum(np.searchsorted(bounds, position, side="right"), weights.size - 1)]
+    out = np.empty(areas.shape[0], dtype=np.int64)
+    out[order] = picked + 1
     return out

@@ -42,6 +42,7 @@ class ParcelPhenology:
         soil_factor: (P, T) multiplier of the soil spectrum (moisture, ploughing, seedbed).
         canopy: (P, 4) green-canopy reflectance of each parcel.
         heterogeneity: (P,) within-field texture strength.
+        canopy_scale: (T, 4) per-date multiplier of canopy reflectance (drought stress lowers NIR).
     """
 
     green: F32
@@ -49,6 +50,7 @@ class ParcelPhenology:
     soil_factor: F32
     canopy: F32
     heterogeneity: F32
+    canopy_scale: F32
 
 
 def parcel_phenology(
@@ -57,6 +59,7 @@ def parcel_phenology(
     class_index: npt.NDArray[np.int64],
     doy: F64,
     shift_days: float = 0.0,
+    drought: float = 0.0,
 ) -> ParcelPhenology:
     """Draw per-parcel variation and evaluate the phenology of every parcel on every date.
 
@@ -66,6 +69,7 @@ def parcel_phenology(
         class_index: class index (1-based) of each parcel.
         doy: day of year of each date (of the season's harvest year).
         shift_days: shift of all calendars (positive = later season).
+        drought: summer drought 0..1 (as in 2018): grass browns, crops lose some green cover.
 
     Returns:
         The parcels' state on each date.
@@ -134,12 +138,19 @@ def parcel_phenology(
     base_dry = base_cover * dry_fraction * 0.4 * late_summer
     green = base + green * (1.0 - base)
     dry = np.minimum(dry * (1.0 - base) + base_dry, 1.0 - green)
+    drought_peak = drought * np.exp(-(((t - 205.0) / 45.0) ** 2))
+    if drought > 0:
+        # Shallow-rooted grass browns first; deep-rooted crops keep more of their canopy.
+        browned = green * np.where(has_season, 0.25, 0.6) * drought_peak
+        green, dry = green - browned, dry + browned
+    canopy_scale = np.ones((t.shape[1], 4))
+    canopy_scale[:, 3] = 1.0 - 0.35 * drought_peak[0]  # stressed, thinner canopies scatter less NIR
 
     # Soil: clay ploughed in autumn is rough and dark; frost and dry spells weather it into a bright
     # crust by late winter; a fresh seedbed is dry and bright; showers darken it on some dates.
-    soil_factor = np.where(before, rng.uniform(0.95, 1.35, (n, 1)), 1.0)
+    soil_factor = np.where(before, rng.uniform(0.85, 1.3, (n, 1)), 1.0)
     soil_factor *= np.where(has_season & (t >= sow) & (t < emerge), 1.06, 1.0)
-    soil_factor *= np.where(harvested & (state == 0) & (after > 20), 0.75, 1.0)
+    soil_factor *= np.where(harvested & (state == 0) & (after > 20), 0.68, 1.0)
     soil_factor *= np.clip(rng.normal(1.0, 0.05, soil_factor.shape), 0.85, 1.15)
     soil_factor *= np.clip(rng.normal(1.0, 0.1, (n, 1)), 0.7, 1.35)  # soil differences between fields
 
@@ -153,4 +164,5 @@ def parcel_phenology(
         soil_factor=soil_factor.astype(np.float32),
         canopy=canopy.astype(np.float32),
         heterogeneity=heterogeneity.astype(np.float32),
+        canopy_scale=canopy_scale.astype(np.float32),
     )

@@ -60,6 +60,7 @@ class SceneConfig:
         haze: haze strength, one value or one per date (0 = none, 1 = heavy).
         shadow: cast cloud shadows.
         phenology_shift_days: shift of every crop calendar (positive = later spring).
+        drought: summer drought 0..1 (1 = like July-August 2018: brown grassland).
         noise: sensor-noise level (1 = Sentinel-2-like, 0 = none).
         origin_e: easting of the upper-left corner (EPSG:32631).
         origin_n: northing of the upper-left corner.
@@ -74,6 +75,7 @@ class SceneConfig:
     haze: float | tuple[float, ...] = 0.0
     shadow: bool = True
     phenology_shift_days: float = 0.0
+    drought: float = 0.0
     noise: float = 1.0
     origin_e: float = 674900.0  # the reference grid's upper-left corner (REFERENCE_2018_GRID)
     origin_n: float = 5853960.0
@@ -94,6 +96,8 @@ class SceneConfig:
             raise InputError("noise", f"{self.noise} must be a finite number >= 0")
         if not math.isfinite(self.phenology_shift_days) or abs(self.phenology_shift_days) > 120:
             raise InputError("phenology_shift_days", f"{self.phenology_shift_days} is not within +-120 days")
+        if not 0.0 <= self.drought <= 1.0:
+            raise InputError("drought", f"{self.drought} is not in 0..1")
         if not (math.isfinite(self.origin_e) and math.isfinite(self.origin_n)):
             raise InputError("origin", f"({self.origin_e}, {self.origin_n}) is not finite")
         if self.supersample not in (1, 2, 3, 4):
@@ -192,7 +196,8 @@ def _render_strip(
     dry = np.clip(table.dry[date_index][surf] * (1.0 + 0.15 * het * tex_soil), 0.0, None)
     dry = np.minimum(dry, 1.0 - green)
     bare = (1.0 - green - dry) * table.under_factor[date_index][surf]
-    refl = green[..., None] * canopy + dry[..., None] * DRY_MATTER + bare[..., None] * under
+    canopy_now = canopy * table.canopy_scale[date_index]
+    refl = green[..., None] * canopy_now + dry[..., None] * DRY_MATTER + bare[..., None] * under
     rows, cols = surf.shape[0] // s, surf.shape[1] // s
     refl = refl.reshape(rows, s, cols, s, 4).mean(axis=(1, 3), dtype=np.float32)
     return np.ascontiguousarray(refl.transpose(2, 0, 1))
@@ -235,7 +240,7 @@ def generate_scene(cfg: SceneConfig, table: ClassTable | None = None) -> Scene:
     weights = np.array([c.pixels_2018 for c in table], dtype=np.float64)
     classes = assign_classes(rng_class, layout.parcel_areas(), weights)
     doy = season_doy(cfg.dates)
-    phen = parcel_phenology(rng_phen, calendars, classes, doy, cfg.phenology_shift_days)
+    phen = parcel_phenology(rng_phen, calendars, classes, doy, cfg.phenology_shift_days, cfg.drought)
     table_s = surface_table(phen, doy)
 
     surf10 = paint_surfaces(layout, 10.0, 0, h, w)

@@ -23,14 +23,14 @@ from cropcube.synthetic.phenology import ParcelPhenology, season
 
 F32 = npt.NDArray[np.float32]
 
-SOIL = np.array([0.120, 0.165, 0.215, 0.310], dtype=np.float32)
+SOIL = np.array([0.130, 0.160, 0.195, 0.270], dtype=np.float32)
 """Dry, light marine clay of the IJsselmeer polders (scaled per parcel and date by its state)."""
 DRY_MATTER = np.array([0.085, 0.120, 0.165, 0.300], dtype=np.float32)
 """Straw, stubble, senesced leaves."""
 WATER = np.array([0.040, 0.050, 0.030, 0.015], dtype=np.float32)
 ASPHALT = np.array([0.075, 0.085, 0.095, 0.120], dtype=np.float32)
 ROOFS = np.array([0.100, 0.110, 0.120, 0.160], dtype=np.float32)
-VERGE_CANOPY = np.array([0.028, 0.066, 0.036, 0.42], dtype=np.float32)
+VERGE_CANOPY = np.array([0.022, 0.052, 0.027, 0.42], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class SurfaceTable:
         canopy: (S, 4) green-canopy spectrum.
         under: (S, 4) under spectrum (soil, water, asphalt, roofs).
         heterogeneity: (S,) within-surface texture strength.
+        canopy_scale: (T, 4) per-date multiplier of every canopy spectrum.
     """
 
     green: F32
@@ -52,6 +53,7 @@ class SurfaceTable:
     canopy: F32
     under: F32
     heterogeneity: F32
+    canopy_scale: F32
 
 
 def surface_table(phen: ParcelPhenology, doy: npt.NDArray[np.float64]) -> SurfaceTable:
@@ -75,4 +77,5 @@ def surface_table(phen: ParcelPhenology, doy: npt.NDArray[np.float64]) -> Surfac
         canopy=np.concatenate([bg_canopy, phen.canopy]).astype(np.float32),
         under=np.concatenate([bg_under, np.tile(SOIL, (n_p, 1))]).astype(np.float32),
         heterogeneity=np.concatenate([np.full(n_bg, 0.5, np.float32), phen.heterogeneity]).astype(np.float32),
+        canopy_scale=phen.canopy_scale,
     )

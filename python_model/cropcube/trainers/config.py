@@ -166,7 +166,11 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
 
 
 def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str = "config") -> TrainConfig:
-    """Build and validate a :class:`TrainConfig`; relative data paths are resolved against ``base_dir``."""
+    """Build and validate a :class:`TrainConfig`; relative data paths are resolved against ``base_dir``.
+
+    Raises:
+        InputError: unknown keys or bad values.
+    """
     if not isinstance(d, dict):
         raise InputError(where, "must be a mapping at the top level")
     d = dict(d)
@@ -181,8 +185,6 @@ def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str
             value = getattr(cfg.data, key)
             if value is not None and not Path(value).is_absolute():
                 setattr(cfg.data, key, str((base_dir / value).resolve()))
-        if not Path(cfg.out_dir).is_absolute():
-            cfg.out_dir = str((base_dir / cfg.out_dir).resolve())
     cfg.validate()
     return cfg
 
@@ -190,7 +192,8 @@ def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str
 def load_config(path: str | Path) -> TrainConfig:
     """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) training config.
 
-    Relative paths inside it are relative to the config file's folder.
+    Relative data paths inside it are relative to the config file's folder; ``out_dir`` is relative
+    to the working directory.
 
     Raises:
         InputError: missing file, syntax error, unknown keys or bad values.

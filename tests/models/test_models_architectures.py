@@ -1,0 +1,93 @@
+"""The networks: sizes, contract, receptive field, cloud/nodata handling, scripting and torch.export."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cropcube.errors import InputError
+from cropcube.models import build_model, list_models
+
+
+def _inputs(b: int = 1, h: int = 32, w: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, 7, 4, h, w, generator=g)
+    valid = torch.ones(b, 7, h, w)
+    doy = torch.tensor([8.0, 78.0, 128.0, 181.0, 218.0, 261.0, 321.0])
+    return x, valid, doy
+
+
+def test_registry_lists_both_and_rejects_unknown():
+    assert {"reference_segnet", "tae_unet"} <= set(list_models())
+    with pytest.raises(InputError, match="not one of"):
+        build_model("segformer")
+    with pytest.raises(InputError, match="options"):
+        build_model("tae_unet", no_such_option=1)
+
+
+def test_reference_has_the_published_parameter_count():
+    net = build_model("reference_segnet")
+    assert sum(p.numel() for p in net.parameters() if p.requires_grad) == 1_501_709
+
+
+@pytest.mark.parametrize("name", ["reference_segnet", "tae_unet"])
+def test_output_shape_and_scripted_equals_eager(name):
+    torch.manual_seed(0)
+    net = build_model(name).eval()
+    x, valid, doy = _inputs(2, 24, 40)
+    with torch.no_grad():
+        out = net(x, valid, doy)
+        scripted = torch.jit.script(net)(x, valid, doy)
+    assert out.shape == (2, 76, 24, 40)
+    torch.testing.assert_close(scripted, out)
+
+
+@pytest.mark.parametrize("name", ["reference_segnet", "tae_unet"])
+def test_declared_receptive_field_bounds_the_real_one(name):
+    """Gradient of one output pixel reaches at most receptive_field // 2 pixels away, and nearly that far."""
+    torch.manual_seed(1)
+    net = build_model(name).eval()
+    size = 96
+    x, valid, doy = _inputs(1, size, size)
+    x.requires_grad_(True)
+    c = size // 2
+    net(x, valid, doy)[0, :, c, c].sum().backward()
+    assert x.grad is not None
+    reach = torch.nonzero(x.grad.abs().sum(dim=(0, 1, 2)))
+    extent = int(max((reach - c).abs().max(), 0))
+    half = net.receptive_field // 2
+    assert extent <= half
+    assert extent >= half - 4  # the declared field is tight, not a loose upper bound
+    assert net.downsampling_factor == 4
+
+
+def test_tae_unet_ignores_invalid_dates_and_never_gives_nan():
+    torch.manual_seed(2)
+    net = build_model("tae_unet").eval()
+    x, valid, doy = _inputs(1, 16, 16)
+    valid[:, 3] = 0  # a cloudy date everywhere
+    y = x.clone()
+    y[:, 3] = torch.randn(1, 4, 16, 16) * 50  # whatever the cloud looks like
+    with torch.no_grad():
+        torch.testing.assert_close(net(x, valid, doy), net(y, valid, doy))
+        none_valid = torch.zeros_like(valid)
+        out = net(torch.zeros_like(x), none_valid, doy)
+    assert torch.isfinite(out).all()
+
+
+def test_tae_unet_uses_time_order():
+    """Swapping two dates' values changes the output: the model knows which date is which."""
+    torch.manual_seed(3)
+    net = build_model("tae_unet").eval()
+    x, valid, doy = _inputs(1, 16, 16)
+    swapped = x[:, [1, 0, 2, 3, 4, 5, 6]]
+    with torch.no_grad():
+        assert not torch.allclose(net(x, valid, doy), net(swapped, valid, doy), atol=1e-4)
+
+
+def test_tae_unet_exports_with_torch_export():
+    torch.manual_seed(4)
+    net = build_model("tae_unet").eval()
+    args = _inputs(1, 32, 32)
+    program = torch.export.export(net, args)
+    torch.testing.assert_close(program.module()(*args), net(*args), rtol=1e-4, atol=1e-4)

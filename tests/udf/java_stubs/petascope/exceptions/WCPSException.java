@@ -1,0 +1,7 @@
+package petascope.exceptions;
+
+public class WCPSException extends PetascopeException {
+    public WCPSException(ExceptionCode exceptionCode, String message) {
+        super(exceptionCode.getExceptionCodeName() + ": " + message);
+    }
+}

@@ -1,0 +1,226 @@
+"""`cropcube rasdaman deploy|undeploy`: the plan, its execution on a scratch RMANHOME, the rasql transport."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cropcube.cli.main import app
+from cropcube.errors import InputError
+from cropcube.rasdaman import deploy
+from cropcube.rasdaman.deploy import DeployOptions, InstallFile, Rasql, RemoveFile, RemoveFolder, RunCommand
+from cropcube.rasdaman.udf_executor import DeployError, execute
+from cropcube.rasdaman.udf_rasql import PetascopeRasql, RasqlError, rasql_url
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def rmanhome(tmp_path: Path) -> Path:
+    home = tmp_path / "rasdaman"
+    (home / "etc").mkdir(parents=True)
+    return home
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    path = tmp_path / "my_model.pt"
+    path.write_bytes(b"bundle bytes")
+    return path
+
+
+class FakeServer:
+    """Records statements; answers like rasdaman (delete of an unregistered function fails with 441)."""
+
+    def __init__(self, smoke_answer: str = deploy.SMOKE_DOMAIN) -> None:
+        self.statements: list[str] = []
+        self.registered = False
+        self.smoke_answer = smoke_answer
+
+    def __call__(self, statement: str) -> str:
+        self.statements.append(statement)
+        if statement.startswith("delete function"):
+            if not self.registered:
+                raise RasqlError("rasql failed (HTTP 400): Execution error 441 ...: UDF function not found.")
+            self.registered = False
+        elif statement.startswith("create function"):
+            self.registered = True
+        elif "sdom(" in statement:
+            return self.smoke_answer
+        return ""
+
+
+def test_cpp_plan_builds_installs_restarts_then_registers(rmanhome: Path, bundle: Path) -> None:
+    steps = deploy.plan_deploy(DeployOptions(rmanhome=rmanhome, model=bundle, torch_cmake_prefix="/torch"))
+    commands = [s.argv for s in steps if isinstance(s, RunCommand)]
+    assert "-DCROPCUBE_RASDAMAN=ON" in commands[0] and f"-DRMANHOME={rmanhome}" in commands[0]
+    assert "-DCMAKE_PREFIX_PATH=/torch" in commands[0]
+    assert commands[1][-2:] == ("--target", "crop_udf")
+    installs = {s.target: s for s in steps if isinstance(s, InstallFile)}
+    udf_dir = rmanhome / "share" / "rasdaman" / "udf"
+    assert installs[udf_dir / "crop.so"].source.name == "crop.so"
+    assert installs[udf_dir / "crop.so"].mode == 0o755
+    assert udf_dir / "libcropcube_kernel.so" in installs
+    assert installs[udf_dir / "cropcube" / "my_model.pt"].source == bundle
+    assert not any(t.name == "crop.jar" for t in installs)  # no petascope war here
+    config = next(s for s in steps if isinstance(s, deploy.WriteFile))
+    assert config.target == rmanhome / "etc" / "cropcube.conf"
+    assert f"model = {udf_dir / 'cropcube' / 'my_model.pt'}" in config.text.splitlines()
+    rasql = [s for s in steps if isinstance(s, Rasql)]
+    assert [r.statement for r in rasql[:2]] == [
+        "delete function crop.classify",
+        'create function crop.classify (array cube) returns array language cpp extern "crop.so"',
+    ]
+    assert rasql[2].expect == "[10:13,20:24]"
+    assert len(re.findall(r"\d+us", rasql[2].statement)) == 28
+    # Restart (new .so and bundle) before registering and the smoke query.
+    restart = [
+        i for i, s in enumerate(steps) if isinstance(s, RunCommand) and "start_rasdaman.sh" in s.argv[0]
+    ]
+    assert restart and restart[-1] < steps.index(rasql[0])
+
+
+def test_python_plan_and_wcps_class(rmanhome: Path, bundle: Path) -> None:
+    war = rmanhome / "share" / "rasdaman" / "war" / "rasdaman.war"
+    war.parent.mkdir(parents=True)
+    war.write_bytes(b"war")
+    opts = DeployOptions(
+        rmanhome=rmanhome, model=bundle, language="python", restart=(("systemctl", "restart", "rasdaman"),)
+    )
+    steps = deploy.plan_deploy(opts)
+    assert not any(isinstance(s, RunCommand) and s.argv[0] == "cmake" for s in steps)
+    targets = {s.target.name for s in steps if isinstance(s, InstallFile)}
+    assert targets == {"crop.py", "my_model.pt", "crop.jar"}
+    java = next(s for s in steps if isinstance(s, RunCommand) and s.argv[0].endswith("build.sh"))
+    assert java.argv[1] == str(war)
+    assert any(isinstance(s, RunCommand) and s.argv == ("systemctl", "restart", "rasdaman") for s in steps)
+    create = [s.statement for s in steps if isinstance(s, Rasql)][1]
+    assert (
+        create == 'create function crop.classify (array cube) returns array language python extern "crop.py"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        ({"language": "java"}, "--language"),
+        ({"rmanhome": Path("/no/such/rasdaman")}, "/no/such/rasdaman"),
+        ({"model": Path("/no/such/model.pt")}, "/no/such/model.pt"),
+    ],
+)
+def test_plan_rejects_bad_options(rmanhome: Path, bundle: Path, change: dict[str, Any], what: str) -> None:
+    opts = DeployOptions(**({"rmanhome": rmanhome, "model": bundle} | change))
+    with pytest.raises(InputError, match=re.escape(what)):
+        deploy.plan_deploy(opts)
+
+
+def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(
+        rmanhome=rmanhome, model=bundle, language="python", restart=(), python_path=Path("/site")
+    )
+    server = FakeServer()
+    lines: list[str] = []
+    execute(deploy.plan_deploy(opts), server, echo=lines.append)
+    udf_dir = rmanhome / "share" / "rasdaman" / "udf"
+    assert (udf_dir / "crop.py").read_bytes() == (ROOT / "udf" / "python" / "crop.py").read_bytes()
+    assert (udf_dir / "cropcube" / "my_model.pt").read_bytes() == b"bundle bytes"
+    assert "python_path = /site" in (rmanhome / "etc" / "cropcube.conf").read_text()
+    assert server.registered
+    assert len(lines) == len(deploy.plan_deploy(opts))
+    # Upgrade in place: the second run deletes the registration first, then creates it again.
+    execute(deploy.plan_deploy(opts), server, echo=lines.append)
+    assert [s.split(" (")[0] for s in server.statements if "function" in s and "sdom" not in s] == [
+        "delete function crop.classify",
+        "create function crop.classify",
+        "delete function crop.classify",
+        "create function crop.classify",
+    ]
+    assert not list(udf_dir.rglob("*.part"))  # nothing half-written left behind
+
+    execute(deploy.plan_undeploy(opts), server, echo=lines.append)
+    assert not server.registered
+    assert not (udf_dir / "crop.py").exists() and not (udf_dir / "cropcube").exists()
+    assert not (rmanhome / "etc" / "cropcube.conf").exists()
+    execute(deploy.plan_undeploy(opts), server, echo=lines.append)  # undeploying again is harmless
+
+
+def test_failed_smoke_query_stops_the_deployment(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(rmanhome=rmanhome, model=bundle, language="python", restart=())
+    with pytest.raises(DeployError, match=r"smoke query.*expected '\[10:13,20:24\]'"):
+        execute(deploy.plan_deploy(opts), FakeServer(smoke_answer="[0:3,0:4]"), echo=lambda _: None)
+
+
+def test_failed_command_names_the_step(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(rmanhome=rmanhome, model=bundle, language="python", restart=(("false",),))
+    with pytest.raises(DeployError, match="run: false: exit status 1"):
+        execute(deploy.plan_deploy(opts), FakeServer(), echo=lambda _: None)
+
+
+def test_undeploy_plan(rmanhome: Path, bundle: Path) -> None:
+    steps = deploy.plan_undeploy(DeployOptions(rmanhome=rmanhome, model=bundle, restart=()))
+    assert isinstance(steps[0], Rasql) and steps[0].statement == "delete function crop.classify"
+    assert steps[0].ignore == deploy.NOT_REGISTERED
+    removed = {s.target.name for s in steps if isinstance(s, RemoveFile | RemoveFolder)}
+    assert removed == {"crop.so", "libcropcube_kernel.so", "crop.py", "crop.jar", "cropcube.conf", "cropcube"}
+
+
+def test_cli_dry_run_shows_steps_and_no_credentials(
+    rmanhome: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_USER", "rasadmin")
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_PASSWORD", "s3cret-pw")
+    result = CliRunner().invoke(
+        app, ["rasdaman", "deploy", "--rmanhome", str(rmanhome), "--model", str(bundle), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'extern "crop.so"' in result.output
+    assert "s3cret-pw" not in result.output
+    result = CliRunner().invoke(app, ["rasdaman", "undeploy", "--rmanhome", str(rmanhome), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "delete function crop.classify" in result.output
+
+
+def test_rasql_url_and_credentials() -> None:
+    assert rasql_url("http://localhost:8080/rasdaman/ows") == "http://localhost:8080/rasdaman/rasql"
+    assert rasql_url("https://h.example/rasdaman/") == "https://h.example/rasdaman/rasql"
+    with pytest.raises(InputError, match="must not contain credentials"):
+        rasql_url("http://rasadmin:pw@localhost:8080/rasdaman/ows")
+    with pytest.raises(InputError, match="not an http"):
+        rasql_url("ftp://localhost/rasdaman/ows")
+
+
+class FakeResponse:
+    def __init__(self, status: int, body: str) -> None:
+        self.status_code, self.content, self.reason = status, body.encode(), "reason"
+
+
+class FakeSession:
+    def __init__(self, response: FakeResponse) -> None:
+        self.response, self.auth, self.calls = response, None, []  # type: ignore[var-annotated]
+
+    def post(self, url: str, data: dict[str, str], timeout: object) -> FakeResponse:
+        self.calls.append((url, data))
+        return self.response
+
+
+def test_petascope_rasql_sends_auth_outside_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_USER", "rasadmin")
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_PASSWORD", "pw")
+    session = FakeSession(FakeResponse(200, "[10:13,20:24]"))
+    run = PetascopeRasql("http://localhost:8080/rasdaman/ows", session=session)  # type: ignore[arg-type]
+    assert run("select sdom(c) from c") == "[10:13,20:24]"
+    assert session.auth == ("rasadmin", "pw")
+    assert session.calls == [("http://localhost:8080/rasdaman/rasql", {"query": "select sdom(c) from c"})]
+
+
+def test_petascope_rasql_error_answer() -> None:
+    report = (
+        "<ows:ExceptionReport><ows:Exception><ows:ExceptionText>Execution error 441: UDF function not found."
+        "</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"
+    )
+    run = PetascopeRasql("http://localhost:8080/rasdaman/ows", session=FakeSession(FakeResponse(400, report)))  # type: ignore[arg-type]
+    with pytest.raises(RasqlError, match=r"HTTP 400.*UDF function not found"):
+        run("delete function crop.classify")

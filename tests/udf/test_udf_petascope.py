@@ -1,0 +1,43 @@
+"""The WCPS class crop.Classify: consistent with what deploy registers; compiled and run against stand-ins."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cropcube.rasdaman import deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "udf" / "petascope" / "src" / "main" / "java" / "crop" / "Classify.java"
+STUBS = Path(__file__).resolve().parent / "java_stubs"
+
+
+def test_class_matches_the_registered_function() -> None:
+    text = SOURCE.read_text()
+    # petascope finds the class by namespace (package) and capitalised function name.
+    assert re.search(r"^package crop;$", text, re.M)
+    assert "public class Classify {" in text
+    assert f'RASQL_FUNCTION = "{deploy.FUNCTION}"' in text
+    assert deploy.NAMESPACE == "crop" and deploy.FUNCTION_NAME.capitalize() == SOURCE.stem
+    assert "public WcpsResult handle(List<WcpsResult> arguments)" in text
+
+
+@pytest.mark.slow
+def test_class_compiles_and_describes_the_result(tmp_path: Path) -> None:
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("no JDK (javac/java) on this machine")
+    stubs = [str(p) for p in STUBS.rglob("*.java")]
+    subprocess.run(
+        ["javac", "-d", str(tmp_path), str(SOURCE), *stubs], check=True, capture_output=True, text=True
+    )
+    out = subprocess.run(
+        ["java", "-cp", str(tmp_path), "ClassifyCheck"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert out[0] == "rasql=crop.classify(c[250:499, 1000:1249])"
+    assert out[1] == "ranges=1"
+    assert out[2] == "field=crop_class unsignedByte nil=0 nilValues=0"
+    assert out[3] == "grid_kept=true crs=http://localhost:8080/def/crs/EPSG/0/32631"
+    assert out[4].startswith("3d=InvalidRequest: crop.classify in WCPS takes a 2-D (E, N) coverage")
