@@ -13,14 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_petascope import FakePetascope  # noqa: E402
-
-from cropcube.bundle.metadata import BundleMetadata  # noqa: E402
-from cropcube.classes import load_class_table  # noqa: E402
-from cropcube.cube_spec import CubeSpec  # noqa: E402
-from cropcube.io import write_geotiff  # noqa: E402
-from cropcube.rasdaman.client import PetascopeClient, RetryPolicy  # noqa: E402
-from cropcube.rasdaman.grid import CoverageGrid  # noqa: E402
+from cropcube.bundle.metadata import BundleMetadata
+from cropcube.classes import load_class_table
+from cropcube.cube_spec import CubeSpec
+from cropcube.io import write_geotiff
+from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
+from cropcube.rasdaman.grid import CoverageGrid
+from fake_petascope import FakePetascope
 
 GRID = CoverageGrid("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
 
@@ -38,7 +37,9 @@ def client(fake: FakePetascope, monkeypatch: pytest.MonkeyPatch) -> PetascopeCli
     monkeypatch.delenv("CROPCUBE_RASDAMAN_USER", raising=False)
     monkeypatch.delenv("CROPCUBE_RASDAMAN_PASSWORD", raising=False)
     monkeypatch.setenv("NETRC", "/nonexistent")  # never pick up a developer's ~/.netrc
-    return PetascopeClient(fake.url, RetryPolicy(retries=2, backoff=0.0, connect_timeout=2.0, read_timeout=5.0))
+    return PetascopeClient(
+        fake.url, RetryPolicy(retries=2, backoff=0.0, connect_timeout=2.0, read_timeout=5.0)
+    )
 
 
 def make_cube(seed: int = 0) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint8]]:
@@ -67,8 +68,14 @@ class Scene:
 @pytest.fixture
 def scene(tmp_path: Path) -> Scene:
     cube, labels = make_cube()
-    cube_path = write_geotiff(tmp_path / "cube.tif", cube, GRID.transform, GRID.crs,
-                              descriptions=CubeSpec().descriptions(), cog=False)
+    cube_path = write_geotiff(
+        tmp_path / "cube.tif",
+        cube,
+        GRID.transform,
+        GRID.crs,
+        descriptions=CubeSpec().descriptions(),
+        cog=False,
+    )
     labels_path = write_geotiff(tmp_path / "labels.tif", labels, GRID.transform, GRID.crs, cog=False)
     return Scene(cube_path, labels_path, cube, labels)
 
@@ -100,8 +107,14 @@ class ToyClassifier:
 
 def toy_metadata() -> BundleMetadata:
     return BundleMetadata(
-        model_name="toy_box3", model_version="0.0-test", spec=CubeSpec(), classes=load_class_table(),
-        receptive_field=3, downsampling_factor=2, halo=2, normalisation={"kind": "none"},
+        model_name="toy_box3",
+        model_version="0.0-test",
+        spec=CubeSpec(),
+        classes=load_class_table(),
+        receptive_field=3,
+        downsampling_factor=2,
+        halo=2,
+        normalisation={"kind": "none"},
         content_hash="sha256:" + "ab" * 32,
     )
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Scene
+from cropcube.cli.main import app
+from cropcube.rasdaman import metadata
 from fake_petascope import FakePetascope
 from typer.testing import CliRunner
 
-from cropcube.cli.main import app
-from cropcube.rasdaman import metadata
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
-from fixture_bundle import make_fixture_bundle  # noqa: E402
+from fixture_bundle import make_fixture_bundle
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +23,51 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(args: list[str], fake: FakePetascope) -> str:
-    result = CliRunner().invoke(app, [*args], env={"CROPCUBE_RASDAMAN_URL": fake.url, "NETRC": "/nonexistent"})
+    result = CliRunner().invoke(
+        app, [*args], env={"CROPCUBE_RASDAMAN_URL": fake.url, "NETRC": "/nonexistent"}
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
 
 
-def test_ingest_classify_query_with_real_classifier(fake: FakePetascope, scene: Scene, bundle: Path,
-                                                    tmp_path: Path) -> None:
+def test_ingest_classify_query_with_real_classifier(
+    fake: FakePetascope, scene: Scene, bundle: Path, tmp_path: Path
+) -> None:
     from cropcube.inference import Classifier
 
-    out = _run(["rasdaman", "ingest", "--cube", str(scene.cube_path), "--labels", str(scene.labels_path),
-                "--method", "wcst", "--work-dir", str(tmp_path / "w"), "--tile-size", "32"], fake)
+    out = _run(
+        [
+            "rasdaman",
+            "ingest",
+            "--cube",
+            str(scene.cube_path),
+            "--labels",
+            str(scene.labels_path),
+            "--method",
+            "wcst",
+            "--work-dir",
+            str(tmp_path / "w"),
+            "--tile-size",
+            "32",
+        ],
+        fake,
+    )
     assert "S2_features_2d: created (4 tiles written)" in out and "BRP_labels: created" in out
-    out = _run(["rasdaman", "classify", "S2_features_2d", "crops", "--model", str(bundle), "--tile-size", "16",
-                "--progress", str(tmp_path / "p.json")], fake)
+    out = _run(
+        [
+            "rasdaman",
+            "classify",
+            "S2_features_2d",
+            "crops",
+            "--model",
+            str(bundle),
+            "--tile-size",
+            "16",
+            "--progress",
+            str(tmp_path / "p.json"),
+        ],
+        fake,
+    )
     assert "tiles: 9 written, 0 resumed, 9 total" in out
     whole = Classifier(model=bundle).classify_array(scene.cube)  # one pass over the whole image
     written = fake.array("crops")[0, 0]
@@ -50,23 +80,51 @@ def test_ingest_classify_query_with_real_classifier(fake: FakePetascope, scene: 
     assert answer.strip() == str(int((whole == 0).sum()))
 
 
-def test_udf_mode_with_the_classifier_as_server_function(fake: FakePetascope, scene: Scene, bundle: Path,
-                                                         tmp_path: Path) -> None:
+def test_udf_mode_with_the_classifier_as_server_function(
+    fake: FakePetascope, scene: Scene, bundle: Path, tmp_path: Path
+) -> None:
     from cropcube.inference import Classifier
 
     clf = Classifier(model=bundle)
     fake.udf = clf.classify_array  # what crop.classify computes inside rasdaman enterprise
-    _run(["rasdaman", "ingest", "--cube", str(scene.cube_path), "--method", "wcst", "--work-dir",
-          str(tmp_path / "w")], fake)
-    out = _run(["rasdaman", "classify", "S2_features_2d", "crops_udf", "--model", str(bundle), "--mode", "udf",
-                "--tile-size", "24", "--progress", str(tmp_path / "p.json")], fake)
+    _run(
+        [
+            "rasdaman",
+            "ingest",
+            "--cube",
+            str(scene.cube_path),
+            "--method",
+            "wcst",
+            "--work-dir",
+            str(tmp_path / "w"),
+        ],
+        fake,
+    )
+    out = _run(
+        [
+            "rasdaman",
+            "classify",
+            "S2_features_2d",
+            "crops_udf",
+            "--model",
+            str(bundle),
+            "--mode",
+            "udf",
+            "--tile-size",
+            "24",
+            "--progress",
+            str(tmp_path / "p.json"),
+        ],
+        fake,
+    )
     assert "(udf mode)" in out
     np.testing.assert_array_equal(fake.array("crops_udf")[0, 0], clf.classify_array(scene.cube))
 
 
 def test_cli_errors_are_one_clear_line(fake: FakePetascope, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["rasdaman", "classify", "in", "out", "--area", "1,2,3"],
-                                env={"CROPCUBE_RASDAMAN_URL": fake.url})
+    result = CliRunner().invoke(
+        app, ["rasdaman", "classify", "in", "out", "--area", "1,2,3"], env={"CROPCUBE_RASDAMAN_URL": fake.url}
+    )
     assert result.exit_code != 0 and "E_MIN,E_MAX,N_MIN,N_MAX" in str(result.exception)
     result = CliRunner().invoke(app, ["rasdaman", "query", "x"], env={"CROPCUBE_RASDAMAN_URL": "ftp://h/ows"})
     assert "scheme 'ftp'" in str(result.exception)

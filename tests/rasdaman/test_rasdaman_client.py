@@ -7,17 +7,18 @@ import base64
 import numpy as np
 import pytest
 from conftest import GRID
-from fake_petascope import FakePetascope
-
 from cropcube.errors import InputError
 from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
 from cropcube.rasdaman.coverage_io import CoverageWriter, read_window
 from cropcube.rasdaman.errors import NoSuchCoverageError, RasdamanError
 from cropcube.rasdaman.gml import Band
+from fake_petascope import FakePetascope
 
 
 def _make_coverage(client: PetascopeClient, cid: str = "cov_a") -> np.ndarray:
-    arr = (np.arange(GRID.height * GRID.width, dtype=np.uint16).reshape(1, GRID.height, GRID.width) % 5000) + 1
+    arr = (
+        np.arange(GRID.height * GRID.width, dtype=np.uint16).reshape(1, GRID.height, GRID.width) % 5000
+    ) + 1
     w = CoverageWriter(client, cid, GRID, [Band("b1", 0)], "uint16", '{"cropcube": "{}"}')
     w.create()
     w.write(0, 0, arr)
@@ -75,7 +76,9 @@ def test_persistent_5xx_gives_up_with_clear_error(client: PetascopeClient, fake:
 
 
 def test_read_timeout_is_retried(fake: FakePetascope) -> None:
-    client = PetascopeClient(fake.url, RetryPolicy(retries=2, backoff=0.0, connect_timeout=1.0, read_timeout=0.3))
+    client = PetascopeClient(
+        fake.url, RetryPolicy(retries=2, backoff=0.0, connect_timeout=1.0, read_timeout=0.3)
+    )
     fake.delay_next = [1.0]
     assert client.coverage_ids() == []
     assert len(fake.requests("GetCapabilities")) == 2

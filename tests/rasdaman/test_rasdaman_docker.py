@@ -40,15 +40,19 @@ def test_images_and_builds_are_pinned() -> None:
                 image = line.split()[1]
                 assert re.search(r":\d", image), f"unpinned base image {image}"
     rasdaman = (DOCKER / "rasdaman" / "Dockerfile").read_text()
-    assert 'rasdaman=${RASDAMAN_VERSION}*' in rasdaman and "ARG RASDAMAN_EDITION=community" in rasdaman
+    assert "rasdaman=${RASDAMAN_VERSION}*" in rasdaman and "ARG RASDAMAN_EDITION=community" in rasdaman
     assert "download.rasdaman.org/packages/deb jammy stable" in rasdaman
     cropcube = (DOCKER / "cropcube" / "Dockerfile").read_text()
-    assert 'torch==${TORCH_VERSION}' in cropcube and "cropcube kernel build" in cropcube
+    assert "torch==${TORCH_VERSION}" in cropcube and "cropcube kernel build" in cropcube
 
 
 def test_no_secrets_baked_in() -> None:
-    for path in [*DOCKER.rglob("Dockerfile"), DOCKER / "docker-compose.yml", *DOCKER.rglob("*.sh"),
-                 DOCKER / ".env.example"]:
+    for path in [
+        *DOCKER.rglob("Dockerfile"),
+        DOCKER / "docker-compose.yml",
+        *DOCKER.rglob("*.sh"),
+        DOCKER / ".env.example",
+    ]:
         text = re.sub(r"\$\{[^}]*\}", "", path.read_text())  # interpolations from .env are fine
         assert not SECRET_WORDS.search(text), f"{path} seems to contain a credential"
         assert "ENV CROPCUBE_RASDAMAN_PASSWORD" not in text
@@ -58,6 +62,11 @@ def test_no_secrets_baked_in() -> None:
 def test_demo_job_is_a_thin_call_of_the_tested_cli() -> None:
     demo = (DOCKER / "cropcube" / "demo.sh").read_text()
     commands = re.findall(r"^\s*(cropcube [a-z]+(?: [a-z]+)?)", demo, re.M)
-    assert commands == ["cropcube synth", "cropcube rasdaman ingest", "cropcube rasdaman deploy",
-                        "cropcube rasdaman classify", "cropcube rasdaman query"]
-    assert "--mode \"$MODE\"" in demo and "MODE=udf" in demo and "MODE=client" in demo
+    assert commands == [
+        "cropcube synth",
+        "cropcube rasdaman ingest",
+        "cropcube rasdaman deploy",
+        "cropcube rasdaman classify",
+        "cropcube rasdaman query",
+    ]
+    assert '--mode "$MODE"' in demo and "MODE=udf" in demo and "MODE=client" in demo

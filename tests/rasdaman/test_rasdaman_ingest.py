@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import GRID, Scene
-from fake_petascope import FakePetascope
-
 from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.io import write_geotiff
@@ -18,12 +16,21 @@ from cropcube.rasdaman.client import PetascopeClient
 from cropcube.rasdaman.errors import RasdamanError
 from cropcube.rasdaman.ingest import ingest
 from cropcube.rasdaman.ingredients import ingredient_errors
+from fake_petascope import FakePetascope
 
 
-def test_ingest_all_layouts_round_trip(client: PetascopeClient, fake: FakePetascope, scene: Scene,
-                                       tmp_path: Path) -> None:
-    report = ingest(client, scene.cube_path, scene.labels_path, tmp_path / "work", layout="both", method="wcst",
-                    tile_size=32)
+def test_ingest_all_layouts_round_trip(
+    client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path
+) -> None:
+    report = ingest(
+        client,
+        scene.cube_path,
+        scene.labels_path,
+        tmp_path / "work",
+        layout="both",
+        method="wcst",
+        tile_size=32,
+    )
     assert [c.action for c in report.coverages] == ["created", "created", "created"]
     np.testing.assert_array_equal(fake.array("S2_features_2d")[0], scene.cube)
     cube3 = fake.array("S2_features_3d")  # (T, 4, H, W)
@@ -31,8 +38,15 @@ def test_ingest_all_layouts_round_trip(client: PetascopeClient, fake: FakePetasc
     np.testing.assert_array_equal(cube3.reshape(28, GRID.height, GRID.width), scene.cube)
     np.testing.assert_array_equal(fake.array("BRP_labels")[0, 0], scene.labels)
     d3 = client.describe_coverage("S2_features_3d")
-    assert d3.dates == ["2018-01-08", "2018-03-19", "2018-05-08", "2018-06-30", "2018-08-06", "2018-09-18",
-                        "2018-11-17"]
+    assert d3.dates == [
+        "2018-01-08",
+        "2018-03-19",
+        "2018-05-08",
+        "2018-06-30",
+        "2018-08-06",
+        "2018-09-18",
+        "2018-11-17",
+    ]
     assert d3.bands == ["B02", "B03", "B04", "B08"] and d3.grid == GRID
     d2 = client.describe_coverage("S2_features_2d")
     assert d2.bands == [f"Band_{i}" for i in range(1, 29)] and d2.nil_values == [0.0] * 28
@@ -47,7 +61,9 @@ def test_ingest_all_layouts_round_trip(client: PetascopeClient, fake: FakePetasc
         assert ingredient_errors(doc) == []
 
 
-def test_second_run_is_a_no_op(client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path) -> None:
+def test_second_run_is_a_no_op(
+    client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path
+) -> None:
     ingest(client, scene.cube_path, scene.labels_path, tmp_path / "w", method="wcst", tile_size=32)
     n_writes = len(fake.requests("UpdateCoverage")) + len(fake.requests("InsertCoverage"))
     report = ingest(client, scene.cube_path, scene.labels_path, tmp_path / "w", method="wcst", tile_size=32)
@@ -58,8 +74,9 @@ def test_second_run_is_a_no_op(client: PetascopeClient, fake: FakePetascope, sce
     assert report.coverages[0].action == "unchanged"
 
 
-def test_conflicting_coverage_needs_replace(client: PetascopeClient, fake: FakePetascope, scene: Scene,
-                                            tmp_path: Path) -> None:
+def test_conflicting_coverage_needs_replace(
+    client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path
+) -> None:
     ingest(client, None, scene.labels_path, tmp_path / "w", method="wcst", tile_size=32)
     changed = scene.labels.copy()
     changed[10, 10] = 5 if changed[10, 10] != 5 else 6
@@ -71,8 +88,9 @@ def test_conflicting_coverage_needs_replace(client: PetascopeClient, fake: FakeP
     np.testing.assert_array_equal(fake.array("BRP_labels")[0, 0], changed)
 
 
-def test_interrupted_ingest_resumes(client: PetascopeClient, fake: FakePetascope, scene: Scene,
-                                    tmp_path: Path) -> None:
+def test_interrupted_ingest_resumes(
+    client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path
+) -> None:
     fake.fail_updates_after = 3  # the server breaks for good after 3 tiles (2 x 2 tiles of 32 px)
     with pytest.raises(RasdamanError) as err:
         ingest(client, None, scene.labels_path, tmp_path / "w", method="wcst", tile_size=32)
@@ -87,11 +105,20 @@ def test_interrupted_ingest_resumes(client: PetascopeClient, fake: FakePetascope
     np.testing.assert_array_equal(fake.array("BRP_labels")[0, 0], scene.labels)
 
 
-def test_wcst_import_route_runs_the_tool_on_valid_ingredients(client: PetascopeClient, fake: FakePetascope,
-                                                              scene: Scene, tmp_path: Path) -> None:
+def test_wcst_import_route_runs_the_tool_on_valid_ingredients(
+    client: PetascopeClient, fake: FakePetascope, scene: Scene, tmp_path: Path
+) -> None:
     calls: list[list[str]] = []
-    report = ingest(client, scene.cube_path, None, tmp_path / "w", layout="3d", method="wcst_import",
-                    runner=calls.append, tile_size=32)
+    report = ingest(
+        client,
+        scene.cube_path,
+        None,
+        tmp_path / "w",
+        layout="3d",
+        method="wcst_import",
+        runner=calls.append,
+        tile_size=32,
+    )
     assert report.coverages[0].action == "imported" and len(calls) == 1
     doc = json.loads(Path(calls[0][1]).read_text())
     assert ingredient_errors(doc) == []
@@ -113,8 +140,9 @@ def test_bad_inputs_are_named(client: PetascopeClient, scene: Scene, tmp_path: P
         ingest(client, tmp_path / "missing.tif", None, tmp_path, method="wcst")
 
 
-def test_real_flevoland_sample_round_trip(client: PetascopeClient, fake: FakePetascope, shared_data: Path,
-                                          tmp_path: Path) -> None:
+def test_real_flevoland_sample_round_trip(
+    client: PetascopeClient, fake: FakePetascope, shared_data: Path, tmp_path: Path
+) -> None:
     cube = shared_data / "flevoland_2018_s2_100px" / "s2_flevoland_2018_100x100_7dates_x_4bands_dn.tif"
     report = ingest(client, cube, None, tmp_path, features_id="flevo", method="wcst", tile_size=64)
     assert report.coverages[0].tiles_written == 4

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
 from cropcube.rasdaman.ingredients import (
@@ -27,10 +26,13 @@ SCHEMA_PATH = "applications/wcst_import/ingredients/ingredients_schema.json"
 
 def _features(**kw: Any) -> dict[str, Any]:
     bands = [(f"Band_{i}", f"2018-01-08_B0{i}") for i in range(1, 29)]
-    args: dict[str, Any] = dict(epsg=32631, metadata_json=metadata.encode({"kind": "features", "x": "a'b\"c"}),
-                                tiling=tiling_for(56))
+    args: dict[str, Any] = dict(
+        epsg=32631, metadata_json=metadata.encode({"kind": "features", "x": "a'b\"c"}), tiling=tiling_for(56)
+    )
     args.update(kw)
-    return coverage_ingredients("S2_2018", ["/data/cube.tif"], "http://localhost:8080/rasdaman/ows", bands, **args)
+    return coverage_ingredients(
+        "S2_2018", ["/data/cube.tif"], "http://localhost:8080/rasdaman/ows", bands, **args
+    )
 
 
 def _three_d() -> dict[str, Any]:
@@ -51,7 +53,7 @@ def test_metadata_literal_evaluates_back_to_the_json() -> None:
     # wcst_import eval()s global metadata values (sentence_evaluator.py): the literal must give our text back
     doc = _features()
     literal = doc["recipe"]["options"]["coverage"]["metadata"]["global"]["cropcube"]
-    assert json.loads(eval(literal, {"__builtins__": {}}, {})) == {"kind": "features", "x": "a'b\"c"}  # noqa: S307
+    assert json.loads(eval(literal, {"__builtins__": {}}, {})) == {"kind": "features", "x": "a'b\"c"}
 
 
 MUTATIONS = [
@@ -61,7 +63,10 @@ MUTATIONS = [
     (lambda d: d["recipe"]["options"].__setitem__("tilling", "x"), "unknown option 'tilling'"),
     (lambda d: d["recipe"]["options"]["coverage"].pop("crs"), "coverage.crs"),
     (lambda d: d["recipe"]["options"]["coverage"]["slicer"].__setitem__("type", "tiff"), "slicer.type"),
-    (lambda d: d["recipe"]["options"]["coverage"]["slicer"]["bands"][0].__setitem__("name", "Band 1"), "name"),
+    (
+        lambda d: d["recipe"]["options"]["coverage"]["slicer"]["bands"][0].__setitem__("name", "Band 1"),
+        "name",
+    ),
     (lambda d: d["recipe"]["options"]["coverage"]["slicer"]["axes"]["N"].pop("min"), "no min"),
     (lambda d: d["recipe"]["options"]["coverage"]["slicer"]["axes"].pop("N"), "axes"),
     (lambda d: d["recipe"]["options"].__setitem__("import_order", "random"), "import_order"),
@@ -99,24 +104,37 @@ def test_irregular_axis_with_resolution_is_rejected() -> None:
 
 def _schema(tmp_path: Path) -> dict[str, Any]:
     if not MIRROR.is_dir() or shutil.which("git") is None:
-        pytest.skip(f"rasdaman source mirror not found at {MIRROR} (optional cross-check with the real schema)")
-    out = subprocess.run(["git", f"--git-dir={MIRROR}", "show", f"{SOURCE_COMMIT}:{SCHEMA_PATH}"],
-                         capture_output=True, check=False)
+        pytest.skip(
+            f"rasdaman source mirror not found at {MIRROR} (optional cross-check with the real schema)"
+        )
+    out = subprocess.run(
+        ["git", f"--git-dir={MIRROR}", "show", f"{SOURCE_COMMIT}:{SCHEMA_PATH}"],
+        capture_output=True,
+        check=False,
+    )
     if out.returncode != 0:
         pytest.skip(f"commit {SOURCE_COMMIT[:8]} not in the mirror")
     return json.loads(out.stdout)
 
 
 def test_generated_documents_pass_wcst_imports_own_schema(tmp_path: Path) -> None:
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (dev extra) validates like wcst_import.py")
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="jsonschema (dev extra) validates like wcst_import.py"
+    )
     schema = _schema(tmp_path)
     for doc in (_features(), _three_d()):
         jsonschema.validate(doc, schema)
 
 
-@pytest.mark.parametrize("mutate,needle", [m for m in MUTATIONS if "unknown option" in m[1] or "retries" in m[1]])
-def test_schema_level_mutations_agree_with_wcst_imports_schema(tmp_path: Path, mutate: Any, needle: str) -> None:
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (dev extra) validates like wcst_import.py")
+@pytest.mark.parametrize(
+    "mutate,needle", [m for m in MUTATIONS if "unknown option" in m[1] or "retries" in m[1]]
+)
+def test_schema_level_mutations_agree_with_wcst_imports_schema(
+    tmp_path: Path, mutate: Any, needle: str
+) -> None:
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="jsonschema (dev extra) validates like wcst_import.py"
+    )
     schema = _schema(tmp_path)
     doc = copy.deepcopy(_features())
     mutate(doc)

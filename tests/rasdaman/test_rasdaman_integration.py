@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import GRID, Scene, ToyClassifier, reference_classes
-
 from cropcube.rasdaman.classify import classify_coverage
 from cropcube.rasdaman.client import PetascopeClient
 from cropcube.rasdaman.coverage_io import read_window
@@ -33,12 +32,22 @@ def real() -> Iterator[tuple[PetascopeClient, str]]:
             client.delete_coverage(cid)
 
 
-def test_ingest_classify_write_back_on_a_real_server(real: tuple[PetascopeClient, str], scene: Scene,
-                                                     tmp_path: Path) -> None:
+def test_ingest_classify_write_back_on_a_real_server(
+    real: tuple[PetascopeClient, str], scene: Scene, tmp_path: Path
+) -> None:
     client, prefix = real
-    report = ingest(client, scene.cube_path, scene.labels_path, tmp_path / "w", features_id=f"{prefix}_f2",
-                    features_3d_id=f"{prefix}_f3", labels_id=f"{prefix}_l", layout="both", method="wcst",
-                    tile_size=32)
+    report = ingest(
+        client,
+        scene.cube_path,
+        scene.labels_path,
+        tmp_path / "w",
+        features_id=f"{prefix}_f2",
+        features_3d_id=f"{prefix}_f3",
+        labels_id=f"{prefix}_l",
+        layout="both",
+        method="wcst",
+        tile_size=32,
+    )
     assert all(c.action == "created" for c in report.coverages)
     desc = client.describe_coverage(f"{prefix}_f2")
     assert desc.grid == GRID
@@ -46,8 +55,15 @@ def test_ingest_classify_write_back_on_a_real_server(real: tuple[PetascopeClient
     d3 = client.describe_coverage(f"{prefix}_f3")
     np.testing.assert_array_equal(read_window(client, d3, 3, 5, 20, 10), scene.cube[:, 5:15, 3:23])
     clf = ToyClassifier()
-    classify_coverage(client, f"{prefix}_f2", f"{prefix}_classes", clf.metadata, classifier=clf, tile_size=16,
-                      progress_path=tmp_path / "p.json")
+    classify_coverage(
+        client,
+        f"{prefix}_f2",
+        f"{prefix}_classes",
+        clf.metadata,
+        classifier=clf,
+        tile_size=16,
+        progress_path=tmp_path / "p.json",
+    )
     out = client.describe_coverage(f"{prefix}_classes")
     assert out.grid == GRID
     got = read_window(client, out, 0, 0, GRID.width, GRID.height)[0]

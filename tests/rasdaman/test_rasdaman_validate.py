@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from cropcube.errors import InputError
 from cropcube.rasdaman import validate
 from cropcube.rasdaman.classify import udf_query
 from cropcube.rasdaman.grid import AxisSubset
 from cropcube.rasdaman.rasql import import_rasdapy, update_query
+from hypothesis import given
+from hypothesis import strategies as st
 
 INJECTIONS = [
     "cov) return 1; delete from x --",
@@ -51,7 +50,9 @@ def test_accepted_ids_contain_only_identifier_characters(text: str) -> None:
     assert cid.isascii() and (cid[0].isalpha() or cid[0] == "_") and cid.replace("_", "").isalnum()
 
 
-@pytest.mark.parametrize("lo,hi", [(1, 1), (2, 1), (math.nan, 1), (0, math.inf), ("1e999", 2), ("x", 2), ("1)", 2)])
+@pytest.mark.parametrize(
+    "lo,hi", [(1, 1), (2, 1), (math.nan, 1), (0, math.inf), ("1e999", 2), ("x", 2), ("1)", 2)]
+)
 def test_bad_intervals(lo: object, hi: object) -> None:
     with pytest.raises(InputError):
         AxisSubset("E", lo, hi)  # type: ignore[arg-type]
@@ -68,8 +69,16 @@ def test_subset_text_forms() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://h/rasdaman/ows", "file:///etc/passwd", "javascript:alert(1)", "http:///ows", "http://u:p@h/ows",
-     "https://h/ows?query=x", "http://h/ows#frag", "localhost:8080/rasdaman/ows"],
+    [
+        "ftp://h/rasdaman/ows",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "http:///ows",
+        "http://u:p@h/ows",
+        "https://h/ows?query=x",
+        "http://h/ows#frag",
+        "localhost:8080/rasdaman/ows",
+    ],
 )
 def test_bad_endpoints(url: str) -> None:
     with pytest.raises(InputError, match="endpoint"):
@@ -77,7 +86,10 @@ def test_bad_endpoints(url: str) -> None:
 
 
 def test_good_endpoint_and_redaction() -> None:
-    assert validate.endpoint(" https://example.org:8443/rasdaman/ows ") == "https://example.org:8443/rasdaman/ows"
+    assert (
+        validate.endpoint(" https://example.org:8443/rasdaman/ows ")
+        == "https://example.org:8443/rasdaman/ows"
+    )
     assert validate.redact("http://u:secret@h:8080/rasdaman/ows?x=1") == "http://h:8080/rasdaman/ows"
 
 

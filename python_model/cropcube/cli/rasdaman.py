@@ -147,7 +147,7 @@ def classify_cmd(
     client = _client(endpoint, retries, timeout)
     classifier: Any = None
     if mode == "client" or model is None:
-        from cropcube.inference import Classifier  # type: ignore[attr-defined]
+        from cropcube.inference import Classifier
 
         classifier = Classifier(model=model)
         metadata = classifier.metadata
