@@ -121,7 +121,8 @@ def main() -> None:
             same = bool((a.read() == b.read()).all())
     raw_mib = 28 * args.size * args.size * 2 / 2**20
     print(
-        f"cube {args.size}x{args.size} x 28 bands uint16 ({raw_mib:.0f} MiB raw), cog={args.cog}, same pixels: {same}"
+        f"cube {args.size}x{args.size} x 28 bands uint16 ({raw_mib:.0f} MiB raw), cog={args.cog}, "
+        f"same pixels: {same}"
     )
     print(f"{'method':<12}{'seconds':>10}{'peak MiB':>12}")
     for mode, r in results.items():

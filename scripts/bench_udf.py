@@ -46,6 +46,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=None, help="bundle (default: the UDF test bundle)")
+    parser.add_argument("--arch", default=None, help="without --model: untrained bundle of this architecture")
     parser.add_argument("--size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--udf-run", type=Path, default=UDF_RUN)
@@ -57,7 +58,7 @@ def main() -> None:
         sys.path.insert(0, str(ROOT / "tests" / "udf"))
         from make_udf_test_bundle import make_bundle
 
-        model = make_bundle(tmp / "udf_test_bundle.pt")
+        model = make_bundle(tmp / f"{args.arch or 'udf_test'}_bundle.pt", arch=args.arch)
     os.environ["CROPCUBE_MODEL"] = str(model)
 
     with rasterio.open(S2) as src:
@@ -92,6 +93,8 @@ def main() -> None:
         cells_en = np.ascontiguousarray(image.transpose(2, 1, 0))  # (E, N, 28) struct cells
         t = timed(lambda: native.classify_array(cells_en, axis_order="rasdaman"), args.repeat)
         rows.append(("C++ kernel, cached (crop.so call)", t, "after the first call of a process"))
+        t = timed(lambda: native.classify_array(image), args.repeat)
+        rows.append(("C++ kernel, cached, image order", t, "same kernel on (28, rows, cols) planes"))
     if args.udf_run.is_file():
         cells = np.ascontiguousarray(image.transpose(2, 1, 0))  # [e][n][28] pixel-interleaved
         raw = tmp / "cells.raw"

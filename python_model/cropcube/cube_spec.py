@@ -7,6 +7,7 @@ date-major (channel = 4 * date + band), digital numbers with reflectance = DN * 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class CubeSpec:
         object.__setattr__(self, "bands", tuple(self.bands))
         if not dates:
             raise InputError("cube dates", "at least one date is needed")
-        if any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(dates)):
             raise InputError("cube dates", "dates must be strictly increasing")
         if not self.bands or len(set(self.bands)) != len(self.bands):
             raise InputError("cube bands", f"{self.bands!r} must be non-empty and unique")
@@ -104,7 +105,9 @@ class CubeSpec:
     def channel(self, date_index: int, band_index: int) -> int:
         """0-based storage channel of a (date, band) pair."""
         if not 0 <= date_index < self.n_dates or not 0 <= band_index < self.n_bands:
-            raise InputError("channel", f"({date_index}, {band_index}) is outside {self.n_dates}x{self.n_bands}")
+            raise InputError(
+                "channel", f"({date_index}, {band_index}) is outside {self.n_dates}x{self.n_bands}"
+            )
         return date_index * self.n_bands + band_index
 
     def band_index(self, band: str) -> int:
@@ -136,7 +139,9 @@ class CubeSpec:
         )
 
     @classmethod
-    def from_descriptions(cls, descriptions: Sequence[str | None], where: str = "cube", **kw: Any) -> CubeSpec:
+    def from_descriptions(
+        cls, descriptions: Sequence[str | None], where: str = "cube", **kw: Any
+    ) -> CubeSpec:
         """Infer dates and bands from band descriptions ``YYYY-MM-DD_B0x`` (date-major).
 
         Args:

@@ -36,7 +36,9 @@ def _bundle(tmp_path: Path) -> tuple[Path, torch.jit.ScriptModule]:
     spec = REFERENCE_2018_SPEC
     module = InferenceModule(_PixelNet(), 7, 4, [0.1] * 28, [0.05] * 28, spec.day_of_year().tolist()).eval()
     scripted = torch.jit.script(module)
-    meta = BundleMetadata("pixelnet", "test", spec, load_class_table(), 3, 4, halo_for(3, 4), {"kind": "standardize"})
+    meta = BundleMetadata(
+        "pixelnet", "test", spec, load_class_table(), 3, 4, halo_for(3, 4), {"kind": "standardize"}
+    )
     path = tmp_path / "b.pt"
     save_bundle(scripted, meta, path)
     return path, scripted

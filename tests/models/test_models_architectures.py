@@ -47,7 +47,7 @@ def test_declared_receptive_field_bounds_the_real_one(name):
     """Gradient of one output pixel reaches at most receptive_field // 2 pixels away, and nearly that far."""
     torch.manual_seed(1)
     net = build_model(name).eval()
-    size = 96
+    size = 64
     x, valid, doy = _inputs(1, size, size)
     x.requires_grad_(True)
     c = size // 2

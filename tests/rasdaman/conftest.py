@@ -13,13 +13,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fake_petascope import FakePetascope
+
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.io import write_geotiff
 from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
 from cropcube.rasdaman.grid import CoverageGrid
-from fake_petascope import FakePetascope
 
 GRID = CoverageGrid("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
 

@@ -441,6 +441,16 @@ class FakePetascope:
         bands = [f.attrib["name"] for f in find("field")]
         nils = [float(n.text) if n.text else None for n in find("nilValue")]
         meta = find("metadata")
+        files = find("File")
+        if files and (len(files) != 1 or len(find("mimeType")) != 1 or len(find("fileStructure")) != 1):
+            # petascope's GMLCIS10ParserService needs exactly one File, mimeType and fileStructure
+            raise FailError(
+                400, "WCSTWrongNumberOfFileStructureElements", "File needs mimeType and fileStructure"
+            )
+        if local(root) not in ("RectifiedGridCoverage", "ReferenceableGridCoverage", "GridCoverage"):
+            raise FailError(400, "InvalidCoverageType", local(root))
+        if not find("boundedBy") or not find("rangeType") or not find("DataRecord"):
+            raise FailError(400, "WCSTMissingBoundedBy", "boundedBy/rangeType missing")
         refs = find("fileReference")
         tuples = find("tupleList")
         return {
@@ -488,6 +498,10 @@ class FakePetascope:
         if any(h != lo for h, lo in zip(g["high"], g["low"], strict=True)):
             raise FailError(
                 400, "InvalidRequest", "this fake expects a one-cell initial coverage (as wcst_import sends)"
+            )
+        if len((g["tuples"] or "").split(",")) != len(g["bands"]):
+            raise FailError(
+                400, "WCSTWrongNumberOfPixels", "tupleList must hold one value per band of the one cell"
             )
         dtype = GDAL_TYPES[ptype]
         fill = [float(n) if n is not None else 0 for n in g["nils"]] or [0.0] * len(g["bands"])

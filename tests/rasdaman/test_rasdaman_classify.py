@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import GRID, Scene, ToyClassifier, box_classes, reference_classes, toy_metadata
+from fake_petascope import FakePetascope
+
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
 from cropcube.rasdaman.classify import classify_coverage, udf_query
 from cropcube.rasdaman.client import PetascopeClient
 from cropcube.rasdaman.ingest import ingest
-from fake_petascope import FakePetascope
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Scene
-from cropcube.cli.main import app
-from cropcube.rasdaman import metadata
 from fake_petascope import FakePetascope
 from typer.testing import CliRunner
+
+from cropcube.cli.main import app
+from cropcube.rasdaman import metadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from fixture_bundle import make_fixture_bundle

@@ -7,12 +7,13 @@ import base64
 import numpy as np
 import pytest
 from conftest import GRID
+from fake_petascope import FakePetascope
+
 from cropcube.errors import InputError
 from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
 from cropcube.rasdaman.coverage_io import CoverageWriter, read_window
 from cropcube.rasdaman.errors import NoSuchCoverageError, RasdamanError
 from cropcube.rasdaman.gml import Band
-from fake_petascope import FakePetascope
 
 
 def _make_coverage(client: PetascopeClient, cid: str = "cov_a") -> np.ndarray:

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import GRID, Scene
+from fake_petascope import FakePetascope
+
 from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.io import write_geotiff
@@ -16,7 +18,6 @@ from cropcube.rasdaman.client import PetascopeClient
 from cropcube.rasdaman.errors import RasdamanError
 from cropcube.rasdaman.ingest import ingest
 from cropcube.rasdaman.ingredients import ingredient_errors
-from fake_petascope import FakePetascope
 
 
 def test_ingest_all_layouts_round_trip(

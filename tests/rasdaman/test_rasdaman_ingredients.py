@@ -6,10 +6,12 @@ import copy
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
 from cropcube.rasdaman.ingredients import (
@@ -140,3 +142,50 @@ def test_schema_level_mutations_agree_with_wcst_imports_schema(
     mutate(doc)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, schema)
+
+
+@pytest.fixture(scope="module")
+def wcst_import_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not MIRROR.is_dir() or shutil.which("git") is None or shutil.which("tar") is None:
+        pytest.skip(
+            f"rasdaman source mirror not found at {MIRROR} (optional check with wcst_import's own code)"
+        )
+    out = tmp_path_factory.mktemp("rasdaman_src")
+    archive = subprocess.run(
+        ["git", f"--git-dir={MIRROR}", "archive", SOURCE_COMMIT, "applications/wcst_import"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"commit {SOURCE_COMMIT[:8]} not in the mirror")
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out / "applications" / "wcst_import"
+
+
+def _recipe_check(src: Path, doc: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "ingredients.json"
+    path.write_text(json.dumps(doc))
+    helper = Path(__file__).with_name("wcst_import_recipe_check.py")
+    return subprocess.run(
+        [sys.executable, str(helper), str(src), str(path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_wcst_imports_own_recipe_validation_accepts_ours(wcst_import_src: Path, tmp_path: Path) -> None:
+    for doc in (_features(), _three_d()):
+        result = _recipe_check(wcst_import_src, doc, tmp_path)
+        assert result.returncode == 0 and "VALID" in result.stdout, result.stderr[-2000:]
+
+
+def test_wcst_imports_own_recipe_validation_rejects_a_bad_axis_type(
+    wcst_import_src: Path, tmp_path: Path
+) -> None:
+    doc = _three_d()
+    doc["recipe"]["options"]["coverage"]["slicer"]["axes"]["ansi"]["type"] = "time"
+    assert any("ansi.type" in e for e in ingredient_errors(doc))  # ours says so too
+    result = _recipe_check(wcst_import_src, doc, tmp_path)
+    assert result.returncode != 0 and "Invalid axis type" in result.stderr

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cropcube.errors import InputError
 from cropcube.rasdaman import validate
 from cropcube.rasdaman.classify import udf_query
 from cropcube.rasdaman.grid import AxisSubset
 from cropcube.rasdaman.rasql import import_rasdapy, update_query
-from hypothesis import given
-from hypothesis import strategies as st
 
 INJECTIONS = [
     "cov) return 1; delete from x --",

@@ -145,3 +145,9 @@ def safe_zips(tmp_path_factory: pytest.TempPathFactory, safe_products: list[Path
                     zf.write(f, str(f.relative_to(product.parent)))
         out.append(z)
     return out
+
+
+@pytest.fixture(scope="session")
+def band_writer() -> Any:
+    """:func:`write_band`, for tests that make their own band files."""
+    return write_band

@@ -6,12 +6,13 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
+from rasterio.transform import xy
+from rasterio.warp import transform as warp_transform
+
 from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.readers import Grid
 from cropcube.readers.brp import rasterize_brp, read_brp_parcels
-from rasterio.transform import xy
-from rasterio.warp import transform as warp_transform
 
 # A box (RD New) around a cluster of seven real parcels in Zeeland, with codes in and outside the table.
 ZEELAND_RD = (62400.0, 384450.0, 63850.0, 385100.0)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import rasterio
 import typer
+from typer.testing import CliRunner
+
 from cropcube.cli import data
 from cropcube.errors import InputError
 from cropcube.readers import Grid, open_cube, read_cube, read_label_raster
-from typer.testing import CliRunner
 
 DATES = "2018-01-08,2018-03-19,2018-05-08,2018-06-30,2018-08-06,2018-09-18,2018-11-17"
 FLANDERS = "flanders_2019_s2_croptype"

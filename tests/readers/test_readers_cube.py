@@ -6,11 +6,12 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+from rasterio.windows import Window
+
 from cropcube.cube_spec import REFERENCE_2018_SPEC, CubeSpec
 from cropcube.errors import InputError
 from cropcube.io import write_geotiff
 from cropcube.readers import Grid, open_cube, read_cube, read_label_raster
-from rasterio.windows import Window
 
 
 def test_open_real_cube_reads_its_descriptions(flevoland_cube: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+
 from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.readers.flanders import map_worldcereal_labels, worldcereal_lookup

@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cropcube.errors import InputError
-from cropcube.readers import Grid, open_cube
 from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
+
+from cropcube.errors import InputError
+from cropcube.readers import Grid, open_cube
 
 
 def test_from_bbox_snaps_outward_to_the_resolution() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+
 from cropcube.errors import InputError
 from cropcube.readers import Grid, open_cube, read_cube
 from cropcube.readers.netcdf_stack import build_cube_from_netcdf, choose_clearest, clear_fractions, open_stack

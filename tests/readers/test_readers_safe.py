@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+from rasterio.transform import rowcol, xy
+from rasterio.warp import transform as warp_transform
+
 from cropcube.cube_spec import REFERENCE_2018_SPEC
 from cropcube.errors import InputError
 from cropcube.readers import Grid, open_cube, read_cube
 from cropcube.readers.safe import safe_acquisitions, safe_band_files
 from cropcube.readers.sentinel2 import build_cube_from_band_files
-from rasterio.transform import rowcol, xy
-from rasterio.warp import transform as warp_transform
 
 DATES = list(REFERENCE_2018_SPEC.dates)
 

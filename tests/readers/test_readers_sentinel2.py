@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+from rasterio.transform import Affine
+from rasterio.windows import Window
+
 from cropcube.cube_spec import REFERENCE_2018_SPEC
 from cropcube.errors import InputError
 from cropcube.readers import Grid, open_cube, read_cube
@@ -19,7 +22,6 @@ from cropcube.readers.sentinel2 import (
     find_band_files,
 )
 from cropcube.readers.writer import write_cube
-from rasterio.windows import Window
 
 DATES = list(REFERENCE_2018_SPEC.dates)
 
@@ -187,3 +189,27 @@ def test_write_cube_failure_leaves_nothing(tmp_path: Path, flevoland: dict[str, 
     with pytest.raises(InputError, match="vanished"):
         write_cube(tmp_path / "c.tif", grid, REFERENCE_2018_SPEC, fill, chunk=32)
     assert _leftovers(tmp_path) == []
+
+
+def test_tiles_of_one_date_are_mosaicked(tmp_path: Path, flevoland: dict[str, Any], band_writer: Any) -> None:
+    # Each band split into a west and an east tile (overlapping by 10 columns), plus a far-away tile
+    # of the same date that misses the grid and must be ignored.
+    data, transform = flevoland["data"], flevoland["transform"]
+    for t, d in enumerate(DATES):
+        stamp = d.strftime("%Y%m%d")
+        for b, band in enumerate(("B02", "B03", "B04", "B08")):
+            band_writer(
+                tmp_path / "in" / f"T31UFU_{stamp}T105421_{band}_10m.tif", data[4 * t + b][:, :60], transform
+            )
+            east = transform @ Affine.translation(50, 0)
+            band_writer(
+                tmp_path / "in" / f"T31UFV_{stamp}T105421_{band}_10m.tif", data[4 * t + b][:, 50:], east
+            )
+            far = transform @ Affine.translation(5000, 0)
+            band_writer(tmp_path / "in" / f"T31UGU_{stamp}T105421_{band}_10m.tif", data[4 * t + b], far)
+    acq = Acquisitions.of(find_band_files(tmp_path / "in"), "in")
+    assert all(len(paths) == 3 for bands in acq.files.values() for paths in bands.values())
+    grid = Grid("EPSG:32631", transform, 100, 100)
+    report = build_cube_from_band_files(acq, DATES, tmp_path / "cube.tif", grid=grid)
+    assert all("T31UGU" not in p for paths in report.sources.values() for p in paths)
+    np.testing.assert_array_equal(read_cube(tmp_path / "cube.tif"), data)

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import torch
+from torch import Tensor, nn
+
 from cropcube.bundle import BundleMetadata, InferenceModule, halo_for, save_bundle
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import REFERENCE_2018_SPEC
-from torch import Tensor, nn
 
 
 class TinyNet(nn.Module):
@@ -39,15 +40,28 @@ class TinyNet(nn.Module):
         return self.head(torch.cat([z, up], dim=1))
 
 
-def make_bundle(path: Path, seed: int = 7) -> Path:
-    """Write the test bundle to ``path`` and return it."""
+def make_bundle(path: Path, seed: int = 7, arch: str | None = None) -> Path:
+    """Write the test bundle to ``path`` and return it.
+
+    Args:
+        path: destination.
+        seed: weight seed.
+        arch: a registered architecture (``cropcube.models``) with untrained weights instead of the
+            tiny test net (benchmarks: a bundle of realistic size).
+    """
     torch.manual_seed(seed)
     spec = REFERENCE_2018_SPEC
     classes = load_class_table()
-    net = TinyNet(spec.n_dates, spec.n_bands, classes.num_classes)
-    with torch.no_grad():  # larger weights: decisive, varied argmax on realistic reflectance
-        for p in net.parameters():
-            p.mul_(6.0)
+    net: nn.Module
+    if arch is None:
+        net = TinyNet(spec.n_dates, spec.n_bands, classes.num_classes)
+        with torch.no_grad():  # larger weights: decisive, varied argmax on realistic reflectance
+            for p in net.parameters():
+                p.mul_(6.0)
+    else:
+        from cropcube.models import build_model
+
+        net = build_model(arch, n_dates=spec.n_dates, n_bands=spec.n_bands, n_classes=classes.num_classes)
     module = InferenceModule(
         net,
         spec.n_dates,
@@ -59,13 +73,13 @@ def make_bundle(path: Path, seed: int = 7) -> Path:
         nodata=spec.nodata,
     ).eval()
     metadata = BundleMetadata(
-        model_name="udf_test_tiny",
+        model_name=arch or "udf_test_tiny",
         model_version="0-test",
         spec=spec,
         classes=classes,
-        receptive_field=net.receptive_field,
-        downsampling_factor=net.downsampling_factor,
-        halo=halo_for(net.receptive_field, net.downsampling_factor),
+        receptive_field=int(net.receptive_field),
+        downsampling_factor=int(net.downsampling_factor),
+        halo=halo_for(int(net.receptive_field), int(net.downsampling_factor)),
         normalisation={"kind": "standardise", "note": "test bundle"},
         training={"data": "none (random seeded weights, for UDF tests only)"},
     )

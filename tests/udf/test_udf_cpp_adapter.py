@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import rasterio
-from conftest import ROOT, S2_TIF, WINDOW
+from udf_scene import ROOT, S2_TIF, WINDOW
+
 from cropcube.inference.classifier import Classifier
 
 pytestmark = pytest.mark.cpp

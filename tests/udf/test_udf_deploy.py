@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from cropcube.cli.main import app
 from cropcube.errors import InputError
 from cropcube.rasdaman import deploy
 from cropcube.rasdaman.deploy import DeployOptions, InstallFile, Rasql, RemoveFile, RemoveFolder, RunCommand
 from cropcube.rasdaman.udf_executor import DeployError, execute
 from cropcube.rasdaman.udf_rasql import PetascopeRasql, RasqlError, rasql_url
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +120,11 @@ def test_plan_rejects_bad_options(rmanhome: Path, bundle: Path, change: dict[str
 
 def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
     opts = DeployOptions(
-        rmanhome=rmanhome, model=bundle, language="python", restart=(), python_path=Path("/site")
+        rmanhome=rmanhome,
+        model=bundle,
+        language="python",
+        restart=(),
+        python_path=(Path("/site"), Path("/venv/site-packages")),
     )
     server = FakeServer()
     lines: list[str] = []
@@ -127,7 +132,7 @@ def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
     udf_dir = rmanhome / "share" / "rasdaman" / "udf"
     assert (udf_dir / "crop.py").read_bytes() == (ROOT / "udf" / "python" / "crop.py").read_bytes()
     assert (udf_dir / "cropcube" / "my_model.pt").read_bytes() == b"bundle bytes"
-    assert "python_path = /site" in (rmanhome / "etc" / "cropcube.conf").read_text()
+    assert "python_path = /site:/venv/site-packages" in (rmanhome / "etc" / "cropcube.conf").read_text()
     assert server.registered
     assert len(lines) == len(deploy.plan_deploy(opts))
     # Upgrade in place: the second run deletes the registration first, then creates it again.

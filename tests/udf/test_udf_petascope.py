@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from cropcube.rasdaman import deploy
 
 ROOT = Path(__file__).resolve().parents[2]

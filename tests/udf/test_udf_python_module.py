@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from cropcube.inference.classifier import Classifier
 from cropcube.rasdaman import deploy
 
@@ -97,15 +99,20 @@ def test_model_from_config_file_written_by_deploy(
     monkeypatch: pytest.MonkeyPatch,
     s2_window: tuple[Path, npt.NDArray[np.uint16]],
 ) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the UDF extends sys.path; keep that local
     conf = tmp_path / "etc" / deploy.CONFIG_NAME
     conf.parent.mkdir()
-    conf.write_text(deploy.config_text(udf_bundle, tmp_path / "site"))
+    conf.write_text(deploy.config_text(udf_bundle, (tmp_path / "site", tmp_path / "deps")))
     monkeypatch.delenv("CROPCUBE_MODEL")
     monkeypatch.setenv("RMANHOME", str(tmp_path))
     assert crop_udf.config_path() == conf
-    assert crop_udf.read_config(conf) == {"model": str(udf_bundle), "python_path": str(tmp_path / "site")}
+    assert crop_udf.read_config(conf) == {
+        "model": str(udf_bundle),
+        "python_path": f"{tmp_path / 'site'}:{tmp_path / 'deps'}",
+    }
     assert crop_udf.model_path() == str(udf_bundle)
     assert crop_udf.classify(band_first_2d(s2_window[1][:, :5, :6])).shape == (6, 5)
+    assert sys.path[:2] == [str(tmp_path / "site"), str(tmp_path / "deps")]  # python_path, in order
 
 
 GOOD = np.full((T * C, 6, 5), 1200, dtype=np.uint16)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import rasterio
 import requests
+
 from cropcube.inference.classifier import Classifier
 from cropcube.rasdaman import deploy
 from cropcube.rasdaman.udf_executor import execute

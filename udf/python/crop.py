@@ -13,8 +13,8 @@ northern edge, so the accepted inputs are:
 
 The result is ``(E, N)`` uint8 (never int64, which rasdaman cannot take), 0 = nodata. The bundle is
 loaded once per process from ``$CROPCUBE_MODEL``, else the ``model = PATH`` line of ``$CROPCUBE_CONFIG``
-or ``$RMANHOME/etc/cropcube.conf``; a ``python_path = DIR`` line there names where cropcube is
-installed when rasdaman's Python does not already see it.
+or ``$RMANHOME/etc/cropcube.conf``; a ``python_path = DIR[:DIR...]`` line there names where cropcube
+and its dependencies are installed when rasdaman's Python does not already see them.
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def _classifier() -> Any:
     path = model_path()
     with _lock:
         if path not in _classifiers:
-            python_path = read_config(config_path()).get("python_path")
-            if python_path and python_path not in sys.path:
-                sys.path.insert(0, python_path)
+            extra = read_config(config_path()).get("python_path", "")
+            for folder in reversed([f for f in extra.split(os.pathsep) if f]):
+                if folder not in sys.path:
+                    sys.path.insert(0, folder)
             try:
                 from cropcube.inference.classifier import Classifier
             except ImportError as exc:

@@ -46,6 +46,14 @@ const char* band_type_name(BandType type) {
   return "other";
 }
 
+BandType common_band_type(const std::vector<BandType>& bands) {
+  if (bands.empty()) return BandType::Other;
+  for (BandType type : bands) {
+    if (type != bands.front()) return BandType::Mixed;
+  }
+  return bands.front();
+}
+
 namespace {
 
 std::string format_domain(const std::vector<Interval>& domain) {

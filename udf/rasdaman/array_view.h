@@ -61,6 +61,9 @@ size_t band_type_size(BandType type);
 /* rasdaman name of a band type ("ushort", ...). */
 const char* band_type_name(BandType type);
 
+/* The one type of a struct's bands: the common type, Mixed when they differ, Other when there are none. */
+BandType common_band_type(const std::vector<BandType>& bands);
+
 }  // namespace cropcube_udf
 
 #endif  // CROPCUBE_UDF_ARRAY_VIEW_H

@@ -18,6 +18,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "adapter.h"
 #include "raslib/attribute.hh"
@@ -61,18 +62,12 @@ void read_cell_type(r_GMarray& cube, cropcube_udf::ArrayView& view) {
   view.type_name = base->name() ? base->name() : "";
   if (base->type_id() == r_Type::STRUCTURETYPE) {
     const auto* structure = static_cast<const r_Structure_Type*>(base);
-    view.n_bands = structure->count_elements();
-    view.band_type = BandType::Other;
-    bool first = true;
+    std::vector<BandType> bands;
     for (const r_Attribute& attribute : structure->getAttributes()) {
-      const BandType type = band_type_of(attribute.type_of().type_id());
-      if (first) {
-        view.band_type = type;
-        first = false;
-      } else if (type != view.band_type) {
-        view.band_type = BandType::Mixed;
-      }
+      bands.push_back(band_type_of(attribute.type_of().type_id()));
     }
+    view.n_bands = static_cast<int64_t>(bands.size());
+    view.band_type = cropcube_udf::common_band_type(bands);
   } else {
     view.n_bands = 1;
     view.band_type = band_type_of(base->type_id());

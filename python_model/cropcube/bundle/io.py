@@ -22,7 +22,9 @@ def content_hash(module: torch.nn.Module, metadata: BundleMetadata) -> str:
     for name, t in sorted(module.state_dict().items()):
         t = t.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")  # reshape: 0-dim buffers
+        h.update(
+            t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        )  # reshape: 0-dim buffers
     h.update(metadata.to_json(with_hash=False).encode())
     return "sha256:" + h.hexdigest()
 

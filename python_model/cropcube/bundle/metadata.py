@@ -53,7 +53,9 @@ class BundleMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
     cropcube_version: str = __version__
 
     def to_dict(self, with_hash: bool = True) -> dict[str, Any]:
@@ -76,7 +78,12 @@ class BundleMetadata:
                 "tensor": "float32 (B, T*C, H, W) raw digital numbers, date-major",
             },
             "normalisation": self.normalisation,
-            "output": {"kind": "logits", "channels": self.classes.num_classes, "class_offset": 1, "nodata_class": 0},
+            "output": {
+                "kind": "logits",
+                "channels": self.classes.num_classes,
+                "class_offset": 1,
+                "nodata_class": 0,
+            },
             "classes": self.classes.to_records(),
             "training": self.training,
             "metrics": self.metrics,
@@ -105,7 +112,9 @@ class BundleMetadata:
         if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
             raise InputError(where, "not a cropcube bundle (metadata has no 'format': 'cropcube-bundle')")
         if d.get("format_version") != FORMAT_VERSION:
-            raise InputError(where, f"bundle format version {d.get('format_version')!r} is not {FORMAT_VERSION}")
+            raise InputError(
+                where, f"bundle format version {d.get('format_version')!r} is not {FORMAT_VERSION}"
+            )
         try:
             m = d["model"]
             return cls(

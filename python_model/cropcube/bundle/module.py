@@ -68,7 +68,9 @@ class InferenceModule(nn.Module):
         self.downsampling_factor = int(getattr(net, "downsampling_factor"))  # noqa: B009
         self.receptive_field = int(getattr(net, "receptive_field"))  # noqa: B009
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, n_dates, n_bands, 1, 1))
-        self.register_buffer("inv_std", (1.0 / torch.tensor(std, dtype=torch.float32)).view(1, n_dates, n_bands, 1, 1))
+        self.register_buffer(
+            "inv_std", (1.0 / torch.tensor(std, dtype=torch.float32)).view(1, n_dates, n_bands, 1, 1)
+        )
         self.register_buffer("doy", torch.tensor(doy, dtype=torch.float32))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -27,14 +27,19 @@ def _scene(out: Path, size: int, seed: int) -> dict[str, Path]:
     from cropcube.synthetic import SceneConfig, generate_scene, write_scene
 
     scene_dir = out / "scene"
-    names = {"cube": "cube.tif", "labels": "labels.tif", "parcel_ids": "parcel_ids.tif", "parcels": "parcels.gpkg"}
+    names = {
+        "cube": "cube.tif",
+        "labels": "labels.tif",
+        "parcel_ids": "parcel_ids.tif",
+        "parcels": "parcels.gpkg",
+    }
     paths = {k: scene_dir / v for k, v in names.items()}
     marker = scene_dir / "demo_scene.json"
     wanted = {"size": size, "seed": seed}
-    if marker.is_file() and all(p.is_file() for p in paths.values()):
-        if json.loads(marker.read_text()) == wanted:
-            typer.echo(f"reusing the scene in {scene_dir}")
-            return paths
+    reusable = marker.is_file() and all(p.is_file() for p in paths.values())
+    if reusable and json.loads(marker.read_text()) == wanted:
+        typer.echo(f"reusing the scene in {scene_dir}")
+        return paths
     typer.echo(f"building a {size} x {size} px synthetic 2018 scene (seed {seed}) in {scene_dir} ...")
     written = write_scene(generate_scene(SceneConfig(seed=seed, height=size, width=size)), scene_dir)
     with atomic_output(marker) as tmp:
@@ -69,9 +74,12 @@ def demo(
     size: Annotated[int, typer.Option("--size", help="Scene side in 10 m pixels.")] = 1024,
     seed: Annotated[int, typer.Option("--seed", help="Scene seed.")] = DEMO_SEED,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Bundle (default: $CROPCUBE_MODEL, else the shipped demo model).")
+        Path | None,
+        typer.Option("--model", help="Bundle (default: $CROPCUBE_MODEL, else the shipped demo model)."),
     ] = None,
-    voting: Annotated[bool, typer.Option("--voting/--no-voting", help="Vote per parcel (mean probability).")] = True,
+    voting: Annotated[
+        bool, typer.Option("--voting/--no-voting", help="Vote per parcel (mean probability).")
+    ] = True,
     backend: Annotated[str, typer.Option("--backend", help="auto, native (C++ kernel) or python.")] = "auto",
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
 ) -> None:
@@ -79,7 +87,9 @@ def demo(
     from cropcube.inference.files import classify_file
 
     if size < 64:
-        raise typer.BadParameter(f"{size} px is too small for a meaningful scene (at least 64)", param_hint="--size")
+        raise typer.BadParameter(
+            f"{size} px is too small for a meaningful scene (at least 64)", param_hint="--size"
+        )
     scene = _scene(out, size, seed)
     summary = classify_file(
         scene["cube"],
@@ -96,7 +106,11 @@ def demo(
 
     meta = read_metadata(resolve_model_path(model))
     scores = _scores(out / "crops.tif", scene["labels"], scene["parcel_ids"], meta.classes.num_classes)
-    report = {"scene": {k: str(v) for k, v in scene.items()}, "classification": summary.to_dict(), "scores": scores}
+    report = {
+        "scene": {k: str(v) for k, v in scene.items()},
+        "classification": summary.to_dict(),
+        "scores": scores,
+    }
     with atomic_output(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2))
     typer.echo(summary.format(meta.classes.names()))

@@ -25,7 +25,9 @@ def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=(suffix or path.suffix) + ".part", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=(suffix or path.suffix) + ".part", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     # The final temp name must end in the real suffix for GDAL driver detection.
@@ -33,7 +35,7 @@ def atomic_output(path: str | Path, suffix: str | None = None) -> Iterator[Path]
     tmp.unlink()
     try:
         yield tmp_final
-        with open(tmp_final, "rb+") as f:  # flush to disk before the rename makes it visible
+        with tmp_final.open("rb+") as f:  # flush to disk before the rename makes it visible
             os.fsync(f.fileno())
         tmp_final.replace(path)
     finally:

@@ -156,7 +156,10 @@ class PetascopeClient:
 
     def coverage_ids(self) -> list[str]:
         """Ids of every coverage the server offers."""
-        root = ET.fromstring(self.get_capabilities())
+        try:
+            root = ET.fromstring(self.get_capabilities())
+        except ET.ParseError as exc:
+            raise InputError("GetCapabilities", f"answer is not XML ({exc})") from None
         return [e.text.strip() for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "CoverageId" and e.text]
 
     def describe_coverage(self, coverage_id: str) -> CoverageDescription:

@@ -19,6 +19,8 @@ created, so running it again upgrades in place.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +163,7 @@ class DeployOptions:
         source: the cropcube checkout (``udf/`` sources).
         build_dir: CMake build folder for crop.so.
         torch_cmake_prefix: CMake prefix of libtorch (the installed torch wheel).
-        python_path: where rasdaman's Python finds cropcube (Python UDF).
+        python_path: folders where rasdaman's Python finds cropcube and its dependencies (Python UDF).
         restart: commands that restart rasdaman (rasservers load crop.so/crop.py and the bundle once per
             process; petascope loads WCPS classes at start); empty for no restart.
         wcps: also build and install the petascope class (needs petascope's war and a JDK).
@@ -173,7 +175,7 @@ class DeployOptions:
     source: Path = field(default_factory=project_root)
     build_dir: Path | None = None
     torch_cmake_prefix: str = ""
-    python_path: Path | None = None
+    python_path: tuple[Path, ...] = ()
     restart: tuple[tuple[str, ...], ...] | None = None
     wcps: bool = True
 
@@ -205,14 +207,14 @@ def _check(opts: DeployOptions, need_model: bool) -> None:
         raise InputError(str(opts.source), "not a cropcube source checkout (no udf/rasdaman/CMakeLists.txt)")
 
 
-def config_text(model: Path, python_path: Path | None) -> str:
+def config_text(model: Path, python_path: Sequence[Path] = ()) -> str:
     """The ``$RMANHOME/etc/cropcube.conf`` the UDFs read (``key = value`` lines)."""
     lines = [
         "# Written by `cropcube rasdaman deploy`; read once per rasserver process by crop.classify.",
         f"model = {model}",
     ]
-    if python_path is not None:
-        lines.append(f"python_path = {python_path}")
+    if python_path:
+        lines.append(f"python_path = {os.pathsep.join(str(p) for p in python_path)}")
     return "\n".join(lines) + "\n"
 
 
@@ -325,11 +327,19 @@ def describe(step: Step) -> str:
     return f"rasql: {step.statement}"
 
 
-def default_python_path() -> Path:
-    """The site-packages folder cropcube is imported from (for rasdaman's Python)."""
+def default_python_path() -> tuple[Path, ...]:
+    """Folders the running Python imports cropcube, torch and numpy from (for rasdaman's Python)."""
+    import numpy
+    import torch
+
     import cropcube
 
-    return Path(cropcube.__file__).resolve().parents[1]
+    folders: list[Path] = []
+    for module in (cropcube, torch, numpy):
+        folder = Path(module.__file__ or "").resolve().parents[1]
+        if folder not in folders:
+            folders.append(folder)
+    return tuple(folders)
 
 
 def default_torch_prefix() -> str:

@@ -134,7 +134,6 @@ def coverage_gml(
         lower = f'"{dates[0]}T00:00:00.000Z" {format_number(grid.left)} {format_number(grid.top - h * r)}'
         last = dates[len(days) - 1]
         upper = f'"{last}T00:00:00.000Z" {format_number(grid.left + w * r)} {format_number(grid.top)}'
-        cells = w * h * len(days)
     else:
         crs = crs_uri(grid.crs, resolver)
         labels, uoms = "E N", "metre metre"
@@ -148,7 +147,6 @@ def coverage_gml(
         )
         lower = f"{format_number(grid.left)} {format_number(grid.top - h * r)}"
         upper = f"{format_number(grid.left + w * r)} {format_number(grid.top)}"
-        cells = w * h
     parts = [_HEAD.format(kind=kind, id=quoteattr(coverage_id))]
     if metadata_json is not None:
         parts.append(f"<gmlcov:metadata>{escape(metadata_json)}</gmlcov:metadata>")
@@ -168,17 +166,21 @@ def coverage_gml(
         parts.append(
             "<gml:rangeSet><gml:rangeParameters/><gml:File><gml:fileReference>"
             f"{escape(file_reference)}</gml:fileReference><gml:mimeType>image/tiff</gml:mimeType>"
+            # petascope reads fileStructure unconditionally (GMLCIS10ParserService.parseOverviewIndex);
+            # empty = no overview
+            '<gml:fileStructure codeSpace="https://codespace.rasdaman.com/formatParameters/Overview"/>'
             "</gml:File></gml:rangeSet>"
         )
     else:
-        fill = (
-            ",".join(["0"] * cells)
-            if len(bands) == 1
-            else ",".join(["{" + ",".join(str(int(b.nil_value or 0)) for b in bands) + "}"] * cells)
-        )
+        if not single_cell:
+            raise InputError(
+                "GML coverage", "an inline range set is only written for a one-cell InsertCoverage"
+            )
+        # one cell: the band values comma-separated, as wcst_import's initial slice (importer.py)
+        fill = ",".join(str(int(b.nil_value or 0)) for b in bands)
         parts.append(
-            f"<gml:rangeSet><gml:DataBlock><gml:rangeParameters/><gml:tupleList>{fill}"
-            "</gml:tupleList></gml:DataBlock></gml:rangeSet>"
+            "<gml:rangeSet><gml:DataBlock><gml:rangeParameters/>"
+            f"<gml:tupleList>{fill}</gml:tupleList></gml:DataBlock></gml:rangeSet>"
         )
     parts.append(_range_type(bands))
     parts.append(f"</gmlcov:{kind}>")

@@ -363,11 +363,14 @@ def build_cube_from_band_files(
                 raise InputError(where, "several tiles per band: give a target grid (--bbox/--crs or --like)")
             grid = Grid.of_dataset(opened[first[0]], source=first[0])
         target = grid
-        for paths in sources.values():
-            for p in paths:
-                ds = opened[p]
-                if not target.intersects_bounds(tuple(ds.bounds), ds.crs):
-                    raise InputError(p, f"does not overlap the target grid ({target})")
+        for channel, paths in sources.items():
+            # Tiles of a mosaic that miss the grid are dropped; a channel with none left is an error.
+            overlapping = [
+                p for p in paths if target.intersects_bounds(tuple(opened[p].bounds), opened[p].crs)
+            ]
+            if not overlapping:
+                raise InputError(", ".join(paths), f"{channel}: does not overlap the target grid ({target})")
+            sources[channel] = overlapping
         spec = CubeSpec(
             dates=tuple(chosen),
             bands=tuple(bands),
@@ -378,6 +381,7 @@ def build_cube_from_band_files(
         readers: dict[str, _Reader] = {
             p: stack.enter_context(_aligned_or_warped(ds, target, resampling, spec.nodata))
             for p, ds in opened.items()
+            if any(p in paths for paths in sources.values())
         }
         channels = [sources[d] for d in spec.descriptions()]
 

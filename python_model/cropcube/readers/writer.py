@@ -49,8 +49,8 @@ def write_cube(
     """Write a cube whose pixels ``fill(window)`` produces, one window at a time.
 
     The pixels go into a tiled, DEFLATE-compressed GeoTIFF under a temporary name; for a COG that
-    file is then converted by GDAL's COG driver (which streams too). The result appears at ``path``
-    only when complete: on any error nothing is left behind.
+    file is then converted by GDAL's COG driver (which streams too), without overviews. The result
+    appears at ``path`` only when complete: on any error nothing is left behind.
 
     Args:
         path: destination (.tif).
@@ -111,7 +111,9 @@ def write_cube(
                         compress="DEFLATE",
                         predictor="YES",
                         blocksize=TILE,
-                        overview_resampling="nearest",
+                        # Overviews of a 28-band data cube serve no viewer and cost more than
+                        # the whole write (measured: 190 s vs 9 s for 2048x2048); skip them.
+                        OVERVIEWS="NONE",
                         BIGTIFF="IF_SAFER",
                         NUM_THREADS="ALL_CPUS",
                     )

@@ -43,6 +43,7 @@ class ParcelPhenology:
         canopy: (P, 4) green-canopy reflectance of each parcel.
         heterogeneity: (P,) within-field texture strength.
         canopy_scale: (T, 4) per-date multiplier of canopy reflectance (drought stress lowers NIR).
+        ripeness: (P, T) age of the dry matter: 0 = just turned yellow (ripening), 1 = dry straw.
     """
 
     green: F32
@@ -51,6 +52,7 @@ class ParcelPhenology:
     canopy: F32
     heterogeneity: F32
     canopy_scale: F32
+    ripeness: F32
 
 
 def parcel_phenology(
@@ -106,7 +108,7 @@ def parcel_phenology(
     decay = np.exp(-np.maximum(after, 0.0) / 40.0)
     post_green = np.select(
         [state == 1, state == 2, state == 3],
-        [0.12 * _ramp((after - 15.0) / 40.0), 0.75 * _ramp((after - 10.0) / 55.0), 0.6 * _ramp(after / 40.0)],
+        [0.12 * _ramp((after - 15.0) / 40.0), 0.85 * _ramp((after - 10.0) / 55.0), 0.6 * _ramp(after / 40.0)],
         0.0,
     )
     post_dry = np.select(
@@ -129,7 +131,7 @@ def parcel_phenology(
     first_cut = col("first_cut") + jitter
     interval = col("cut_interval")
     for k in range(int(cuts.max(initial=0))):
-        cut_day = first_cut + k * interval + rng.normal(0.0, 4.0, (n, 1))
+        cut_day = first_cut + k * interval + rng.normal(0.0, 8.0, (n, 1))  # farmers differ
         since = t - cut_day
         drop = _MOW_DROP * np.clip(1.0 - since / _REGROW_DAYS, 0.0, 1.0) * (since >= 0)
         mow *= np.where(k < cuts, 1.0 - drop, 1.0)
@@ -157,7 +159,7 @@ def parcel_phenology(
     canopy = np.array([c.canopy for c in cal], dtype=np.float64)
     canopy *= np.clip(rng.normal(1.0, 0.04, (n, 1)), 0.85, 1.15)
     canopy[:, 3] *= np.clip(rng.normal(1.0, 0.05, n), 0.85, 1.15)  # NIR: leaf structure, LAI
-    heterogeneity = np.clip(rng.normal(1.0, 0.3, n), 0.3, 2.0)
+    heterogeneity = np.clip(rng.normal(1.0, 0.25, n), 0.4, 1.6)
     return ParcelPhenology(
         green=green.astype(np.float32),
         dry=dry.astype(np.float32),
@@ -165,4 +167,7 @@ def parcel_phenology(
         canopy=canopy.astype(np.float32),
         heterogeneity=heterogeneity.astype(np.float32),
         canopy_scale=canopy_scale.astype(np.float32),
+        ripeness=np.where(
+            in_season, np.clip((t - senesce) / np.maximum(harvest - senesce, 1.0), 0, 1), 1.0
+        ).astype(np.float32),
     )

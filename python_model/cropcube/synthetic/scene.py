@@ -31,7 +31,7 @@ from cropcube.synthetic.parcels import (
     paint_surfaces,
 )
 from cropcube.synthetic.phenology import parcel_phenology
-from cropcube.synthetic.spectra import DRY_MATTER, SurfaceTable, surface_table
+from cropcube.synthetic.spectra import DRY_MATTER, RIPENING, SurfaceTable, surface_table
 
 _STRIP_ROWS = 128  # rows of the 10 m grid rendered at once (bounds memory; fixed for determinism)
 _MAX_SIDE = 20000
@@ -179,28 +179,72 @@ def season_doy(dates: Sequence[dt.date]) -> npt.NDArray[np.float64]:
     return np.array([(d - start).days + 1 for d in dates], dtype=np.float64)
 
 
-def _render_strip(
-    surf: npt.NDArray[np.int32],
+@dataclass(frozen=True)
+class _Strip:
+    """Date-independent inputs of one strip on the sub-pixel grid (per band: contiguous arrays)."""
+
+    surf: npt.NDArray[np.int32]
+    canopy: tuple[npt.NDArray[np.float32], ...]
+    under: tuple[npt.NDArray[np.float32], ...]
+    het: npt.NDArray[np.float32]
+    tex_green: npt.NDArray[np.float32]
+    tex_soil: npt.NDArray[np.float32]
+    s: int
+
+
+def _strip_inputs(
+    layout: PolderLayout,
     table: SurfaceTable,
-    date_index: int,
-    canopy: npt.NDArray[np.float32],
-    under: npt.NDArray[np.float32],
-    het: npt.NDArray[np.float32],
-    tex_green: npt.NDArray[np.float32],
-    tex_soil: npt.NDArray[np.float32],
+    tex_green: SmoothField,
+    tex_soil: SmoothField,
+    r0: int,
+    r1: int,
     s: int,
-) -> npt.NDArray[np.float32]:
+) -> _Strip:
+    surf = paint_surfaces(layout, 10.0 / s, r0 * s, r1 * s, tex_green.width * s)
+    tsoil = tex_soil.rows(r0 * s, r1 * s, s)
+    soil_texture = 1.0 + 0.05 * tsoil
+    return _Strip(
+        surf=surf,
+        canopy=tuple(np.ascontiguousarray(table.canopy[:, b])[surf] for b in range(4)),
+        under=tuple(np.ascontiguousarray(table.under[:, b])[surf] * soil_texture for b in range(4)),
+        het=table.heterogeneity[surf],
+        tex_green=tex_green.rows(r0 * s, r1 * s, s),
+        tex_soil=tsoil,
+        s=s,
+    )
+
+
+def _block_mean(a: npt.NDArray[np.float32], s: int) -> npt.NDArray[np.float32]:
+    """Mean over s x s blocks (summing strided views is much faster than a reshaped mean)."""
+    if s == 1:
+        return a
+    acc = a[0::s, 0::s].copy()
+    for i in range(s):
+        for j in range(s):
+            if i or j:
+                acc += a[i::s, j::s]
+    acc *= np.float32(1.0 / (s * s))
+    return acc
+
+
+def _render_strip(strip: _Strip, table: SurfaceTable, date_index: int) -> npt.NDArray[np.float32]:
     """Surface reflectance (4, rows, W) of one date on one strip, averaged from sub-pixels."""
+    surf = strip.surf
     g0 = table.green[date_index][surf]
-    green = np.clip(g0 + het * (0.5 * g0 * (1.0 - g0) + 0.03 * g0) * tex_green, 0.0, 0.99)
-    dry = np.clip(table.dry[date_index][surf] * (1.0 + 0.15 * het * tex_soil), 0.0, None)
+    green = np.clip(g0 + strip.het * (0.25 * g0 * (1.0 - g0) + 0.03 * g0) * strip.tex_green, 0.0, 0.99)
+    dry = np.clip(table.dry[date_index][surf] * (1.0 + 0.15 * strip.het * strip.tex_soil), 0.0, None)
     dry = np.minimum(dry, 1.0 - green)
     bare = (1.0 - green - dry) * table.under_factor[date_index][surf]
-    canopy_now = canopy * table.canopy_scale[date_index]
-    refl = green[..., None] * canopy_now + dry[..., None] * DRY_MATTER + bare[..., None] * under
-    rows, cols = surf.shape[0] // s, surf.shape[1] // s
-    refl = refl.reshape(rows, s, cols, s, 4).mean(axis=(1, 3), dtype=np.float32)
-    return np.ascontiguousarray(refl.transpose(2, 0, 1))
+    scale = table.canopy_scale[date_index]
+    ripe = table.ripeness[date_index][surf]
+    bands = []
+    for b in range(4):
+        refl = green * (strip.canopy[b] * scale[b])
+        refl += dry * (RIPENING[b] * scale[b] + (DRY_MATTER[b] - RIPENING[b] * scale[b]) * ripe)
+        refl += bare * strip.under[b]
+        bands.append(_block_mean(refl, strip.s))
+    return np.stack(bands)
 
 
 def _quantise(refl: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
@@ -259,15 +303,10 @@ def generate_scene(cfg: SceneConfig, table: ClassTable | None = None) -> Scene:
     cube = np.empty((n_dates * 4, h, w), dtype=np.uint16)
     for r0 in range(0, h, _STRIP_ROWS):
         r1 = min(r0 + _STRIP_ROWS, h)
-        surf = paint_surfaces(layout, 10.0 / s, r0 * s, r1 * s, w * s)
-        canopy = table_s.canopy[surf]
-        tsoil = tex_soil.rows(r0 * s, r1 * s, s)
-        under = table_s.under[surf] * (1.0 + 0.05 * tsoil)[..., None]
-        het = table_s.heterogeneity[surf]
-        tgreen = tex_green.rows(r0 * s, r1 * s, s)
+        strip = _strip_inputs(layout, table_s, tex_green, tex_soil, r0, r1, s)
         tcloud = tex_cloud.rows(r0, r1)
         for t in range(n_dates):
-            refl = _render_strip(surf, table_s, t, canopy, under, het, tgreen, tsoil, s)
+            refl = _render_strip(strip, table_s, t)
             refl = apply_atmosphere(refl, atms[t], r0, r1, tcloud)
             if cfg.noise > 0:
                 sd = np.float32(cfg.noise * atms[t].noise_scale) * (0.003 + 0.015 * refl)

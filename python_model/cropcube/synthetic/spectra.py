@@ -26,7 +26,9 @@ F32 = npt.NDArray[np.float32]
 SOIL = np.array([0.130, 0.160, 0.195, 0.270], dtype=np.float32)
 """Dry, light marine clay of the IJsselmeer polders (scaled per parcel and date by its state)."""
 DRY_MATTER = np.array([0.085, 0.120, 0.165, 0.300], dtype=np.float32)
-"""Straw, stubble, senesced leaves."""
+"""Straw, stubble, dead leaves."""
+RIPENING = np.array([0.055, 0.105, 0.100, 0.420], dtype=np.float32)
+"""Canopy that has just turned yellow (ripening cereals, senescing leaves): still bright in NIR."""
 WATER = np.array([0.040, 0.050, 0.030, 0.015], dtype=np.float32)
 ASPHALT = np.array([0.075, 0.085, 0.095, 0.120], dtype=np.float32)
 ROOFS = np.array([0.100, 0.110, 0.120, 0.160], dtype=np.float32)
@@ -45,6 +47,7 @@ class SurfaceTable:
         under: (S, 4) under spectrum (soil, water, asphalt, roofs).
         heterogeneity: (S,) within-surface texture strength.
         canopy_scale: (T, 4) per-date multiplier of every canopy spectrum.
+        ripeness: (T, S) age of the dry matter (0 ripening, 1 straw).
     """
 
     green: F32
@@ -54,6 +57,7 @@ class SurfaceTable:
     under: F32
     heterogeneity: F32
     canopy_scale: F32
+    ripeness: F32
 
 
 def surface_table(phen: ParcelPhenology, doy: npt.NDArray[np.float64]) -> SurfaceTable:
@@ -78,4 +82,5 @@ def surface_table(phen: ParcelPhenology, doy: npt.NDArray[np.float64]) -> Surfac
         under=np.concatenate([bg_under, np.tile(SOIL, (n_p, 1))]).astype(np.float32),
         heterogeneity=np.concatenate([np.full(n_bg, 0.5, np.float32), phen.heterogeneity]).astype(np.float32),
         canopy_scale=phen.canopy_scale,
+        ripeness=np.concatenate([np.ones_like(bg_green), phen.ripeness.T], axis=1),
     )

@@ -168,6 +168,14 @@ void test_other_band_types() {
   CHECK(cropcube_udf::plan_classification(v, kShape).input.dtype == CROPCUBE_FLOAT32);
 }
 
+void test_common_band_type() {
+  using cropcube_udf::common_band_type;
+  CHECK(common_band_type(std::vector<BandType>(28, BandType::UInt16)) == BandType::UInt16);
+  CHECK(common_band_type({BandType::Float32}) == BandType::Float32);
+  CHECK(common_band_type({BandType::UInt16, BandType::Int16}) == BandType::Mixed);
+  CHECK(common_band_type({}) == BandType::Other);
+}
+
 void test_errors() {
   const Scene s = make_scene(4, 4, 2);
   const auto cells = rasdaman_cells(s, false, BandLayout::PixelInterleaved);
@@ -298,6 +306,7 @@ void test_process_model(const char* bundle) {
 int main(int argc, char** argv) {
   test_strides_read_the_scene();
   test_other_band_types();
+  test_common_band_type();
   test_errors();
   if (argc < 2) {
     std::fprintf(stderr, "usage: test_udf_adapter BUNDLE.pt\n");
