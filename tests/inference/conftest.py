@@ -8,8 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import torch
-from cropcube.inference import kernel_library_path
 from fixture_bundle import make_fixture_bundle
+
+from cropcube.inference import kernel_library_path
 
 
 @pytest.fixture(autouse=True)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F  # noqa: N812
+from torch import Tensor, nn
+
 from cropcube.bundle import BundleMetadata, InferenceModule, halo_for, save_bundle
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import REFERENCE_2018_SPEC
-from torch import Tensor, nn
 
 RECEPTIVE_FIELD = 24  # an upper bound of the true field (about 21 px)
 DOWNSAMPLING = 4

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+
 from cropcube.bundle import load_bundle
 from cropcube.errors import InputError
 from cropcube.inference import Classifier
@@ -162,3 +163,13 @@ def test_model_path_from_environment_and_config(bundle_path, tmp_path, monkeypat
     monkeypatch.setenv("CROPCUBE_CONFIG", str(tmp_path / "nope.conf"))
     with pytest.raises(InputError, match="CROPCUBE_CONFIG"):
         Classifier(backend="python")
+
+
+def test_bfloat16_is_opt_in_and_reported(bundle_path, cube, native_lib):
+    """bf16 runs where asked for (autocast); float32 stays the default because parity is not guaranteed."""
+    f32 = Classifier(bundle_path, backend="native").classify_array(cube)
+    bf16 = Classifier(bundle_path, backend="native", precision="bfloat16").classify_array(cube)
+    assert bf16.shape == f32.shape and bf16.min() >= 1 and bf16.max() <= 76
+    assert float((bf16 == f32).mean()) >= 0.5
+    with pytest.raises(InputError, match="precision"):
+        Classifier(bundle_path, backend="python", precision="bfloat16")

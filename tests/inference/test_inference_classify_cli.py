@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from PIL import Image
+from typer.testing import CliRunner
+
 from cropcube.cli.main import app
 from cropcube.errors import InputError
 from cropcube.inference import Classifier, classify_file
 from cropcube.readers import read_cube
-from PIL import Image
-from typer.testing import CliRunner
 
 FLEVOLAND = "flevoland_2018_s2_100px/s2_flevoland_2018_100x100_7dates_x_4bands_dn.tif"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cropcube.errors import InputError
-from cropcube.inference.tiling import DEFAULT_TILE_SIZE, effective_tile_size, plan_tiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cropcube.errors import InputError
+from cropcube.inference.tiling import DEFAULT_TILE_SIZE, effective_tile_size, plan_tiles
 
 
 @settings(max_examples=60, deadline=None)

@@ -161,3 +161,12 @@ def test_read_cube_matches_rasterio(flevoland_cube: Path) -> None:
         np.testing.assert_array_equal(
             read_cube(flevoland_cube, Window(0, 0, 7, 9)), ds.read(window=Window(0, 0, 7, 9))
         )
+
+
+def test_label_raster_window(tmp_path: Path, flevoland_cube: Path) -> None:
+    grid = open_cube(flevoland_cube).grid
+    labels = (np.arange(100 * 100) % 77).reshape(100, 100).astype(np.uint8)
+    path = write_geotiff(tmp_path / "labels.tif", labels, grid.transform, grid.crs)
+    np.testing.assert_array_equal(read_label_raster(path, grid, Window(5, 10, 20, 30)), labels[10:40, 5:25])
+    with pytest.raises(InputError, match="outside"):
+        read_label_raster(path, grid, Window(95, 0, 10, 10))

@@ -94,3 +94,32 @@ def test_errors_leave_no_output(tmp_path: Path, flanders: dict[str, Any]) -> Non
     with pytest.raises(InputError, match=r"broken\.nc"):
         build_cube_from_netcdf(broken, flanders["nc20"], ["2019-03-22"], out)
     assert list(tmp_path.iterdir()) == [broken]
+
+
+def test_part_of_the_stack_on_an_aligned_sub_grid(tmp_path: Path, flanders: dict[str, Any]) -> None:
+    shipped = flanders["dir"] / SHIPPED
+    full = Grid.of(shipped)
+    left, bottom, _right, top = full.bounds
+    sub = Grid.from_bbox((left + 100, bottom + 200, left + 420, top - 40), full.crs)
+    out = tmp_path / "sub.tif"
+    report = build_cube_from_netcdf(
+        flanders["nc10"], flanders["nc20"], flanders["meta"]["selected_7_dates"], out, grid=sub
+    )
+    w = full.window_of(sub)
+    rows, cols = slice(w.row_off, w.row_off + w.height), slice(w.col_off, w.col_off + w.width)
+    np.testing.assert_array_equal(read_cube(out), read_cube(shipped)[:, rows, cols])
+    assert open_cube(out).grid == sub
+    # Clear fractions are counted inside the sub-grid only (20 m SCL pixels with centres inside it).
+    _, clear_sub = clear_fractions(flanders["nc20"], area=sub)
+    assert [c.clear_fraction for c in report.choices] == [clear_sub[c.index] for c in report.choices]
+    half_pixel = Grid.from_bbox((left + 105, bottom + 200, left + 425, top - 40), full.crs, resolution=5.0)
+    with pytest.raises(InputError):
+        build_cube_from_netcdf(
+            flanders["nc10"], flanders["nc20"], ["2019-03-22"], tmp_path / "x.tif", grid=half_pixel
+        )
+    outside = Grid.from_bbox((left - 100, bottom, left + 100, top), full.crs)
+    with pytest.raises(InputError, match="is not inside"):
+        build_cube_from_netcdf(
+            flanders["nc10"], flanders["nc20"], ["2019-03-22"], tmp_path / "x.tif", grid=outside
+        )
+    assert not (tmp_path / "x.tif").exists()

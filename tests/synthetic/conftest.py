@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.synthetic import Scene, SceneConfig, generate_scene, write_scene
 

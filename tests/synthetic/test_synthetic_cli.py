@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import rasterio
-from cropcube.cli.main import app
 from typer.testing import CliRunner
+
+from cropcube.cli.main import app
 
 
 def test_synth_writes_a_scene(tmp_path: Path) -> None:

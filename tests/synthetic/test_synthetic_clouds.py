@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+
 from cropcube.synthetic import SceneConfig, generate_scene
 from cropcube.synthetic.atmosphere import date_atmosphere
 

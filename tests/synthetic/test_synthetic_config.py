@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cropcube.errors import InputError
 from cropcube.synthetic import SceneConfig
 

@@ -11,10 +11,11 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
+from rasterio.warp import transform as warp_transform
+
 from cropcube.errors import InputError
 from cropcube.synthetic import Scene, SceneConfig, generate_scene, write_scene
 from cropcube.synthetic import writer as writer_module
-from rasterio.warp import transform as warp_transform
 
 
 def test_cube_and_rasters_read_back(written_scene: tuple[Scene, dict[str, Path]]) -> None:

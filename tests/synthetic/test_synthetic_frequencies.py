@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from cropcube.classes import load_class_table
 from cropcube.synthetic import Scene, SceneConfig, generate_scene
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+
 from cropcube.classes import load_class_table
 from cropcube.synthetic import Scene
 from cropcube.synthetic.parcels import assign_classes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import balanced_table, ndvi
+
 from cropcube.synthetic import Scene, SceneConfig, generate_scene
 
 GRASS, WHEAT_W, BARLEY_W, MAIZE, POTATO_NAK, BEET_SUGAR, ONION, TULIP, POTATO_WARE = (

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from conftest import balanced_table
+
 from cropcube.synthetic import SceneConfig, generate_scene
 
 # The real January and March 2018 images are hazy (bright blue over green fields).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import balanced_table, ndvi
+
 from cropcube.synthetic import Scene, SceneConfig, generate_scene
 
 ALIKE = [(1, 2), (9, 23), (9, 32), (21, 30)]  # grasslands, seed vs ware vs TBM potatoes, wheat vs barley

@@ -156,20 +156,22 @@ void gather_any(const cropcube_input& in, const Tile& t, float* dst) {
   }
 }
 
-// NaN/inf anywhere in a float input -> CROPCUBE_E_VALUE naming the count and first position.
+// NaN/inf anywhere in a float input -> CROPCUBE_E_VALUE naming the count and the first position (in
+// row-major pixel order). Scans band by band, row by row: sequential for band-planar buffers.
 int check_finite(const cropcube_input& in) {
   if (in.dtype != CROPCUBE_FLOAT32) return CROPCUBE_OK;
   const float* src = static_cast<const float*>(in.data);
-  int64_t count = 0, fr = 0, fc = 0, fd = 0, fb = 0;
-  for (int64_t r = 0; r < in.height; ++r)
-    for (int64_t c = 0; c < in.width; ++c)
-      for (int64_t d = 0; d < in.n_dates; ++d)
-        for (int64_t b = 0; b < in.n_bands; ++b) {
-          float v = src[d * in.stride_date + b * in.stride_band + r * in.stride_row + c * in.stride_col];
-          if (!std::isfinite(v)) {
-            if (count++ == 0) fr = r, fc = c, fd = d, fb = b;
-          }
+  int64_t count = 0, fr = in.height, fc = 0, fd = 0, fb = 0;
+  for (int64_t d = 0; d < in.n_dates; ++d)
+    for (int64_t b = 0; b < in.n_bands; ++b)
+      for (int64_t r = 0; r < in.height; ++r) {
+        const float* row = src + d * in.stride_date + b * in.stride_band + r * in.stride_row;
+        for (int64_t c = 0; c < in.width; ++c) {
+          if (std::isfinite(row[c * in.stride_col])) continue;
+          ++count;
+          if (r < fr || (r == fr && c < fc)) fr = r, fc = c, fd = d, fb = b;
         }
+      }
   if (count == 0) return CROPCUBE_OK;
   return fail(CROPCUBE_E_VALUE, "input: " + std::to_string(count) + " NaN/inf values, the first at row " +
                                     std::to_string(fr) + " col " + std::to_string(fc) + " (date " + std::to_string(fd) +

@@ -129,6 +129,9 @@ def from_netcdf(
     dates: Annotated[str, typer.Option("--dates", help="Wanted dates D1,...,D7 (YYYY-MM-DD).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Cube to write.")],
     max_days: Annotated[int, typer.Option("--max-days", help="Search window around each wanted date.")] = 10,
+    bbox: Annotated[str | None, typer.Option("--bbox", help="Only this box minx,miny,maxx,maxy.")] = None,
+    crs: Annotated[str | None, typer.Option("--crs", help="CRS of --bbox (must be the stack's).")] = None,
+    like: Annotated[Path | None, typer.Option("--like", help="Only the grid of this raster.")] = None,
     cog: Annotated[
         bool, typer.Option("--cog/--no-cog", help="Cloud-Optimized GeoTIFF or plain tiled GeoTIFF.")
     ] = True,
@@ -136,7 +139,8 @@ def from_netcdf(
     """Build a cube of the clearest acquisition (SCL classes 4/5) near each wanted date."""
     from cropcube.readers.netcdf_stack import build_cube_from_netcdf
 
-    report = build_cube_from_netcdf(stack, scl, _dates(dates), output, max_days=max_days, cog=cog)
+    grid = _target_grid(bbox, crs, 10.0, like)
+    report = build_cube_from_netcdf(stack, scl, _dates(dates), output, max_days=max_days, cog=cog, grid=grid)
     typer.echo(report.summary())
 
 

@@ -26,8 +26,8 @@ def check_finite(view: npt.NDArray[Any]) -> None:
         bad = ~np.isfinite(view[:, r0 : r0 + _SCAN_ROWS])
         n = int(bad.sum())
         if n and first is None:
-            k, r, c = np.argwhere(bad.transpose(1, 2, 0))[0]  # first in row-major pixel order
-            first = (int(k) + r0, int(r), int(c))
+            row, col, ch = np.argwhere(bad.transpose(1, 2, 0))[0]  # first in row-major pixel order
+            first = (int(row) + r0, int(col), int(ch))
         count += n
     if first is not None:
         row, col, ch = first

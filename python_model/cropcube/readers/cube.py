@@ -174,6 +174,19 @@ def open_cube(path: str | Path, spec: CubeSpec | None = None) -> CubeInfo:
         )
 
 
+def _checked_window(window: Window, grid: Grid, where: str) -> Window:
+    w = Window(*(int(v) for v in (window.col_off, window.row_off, window.width, window.height)))
+    if (
+        w.col_off < 0
+        or w.row_off < 0
+        or w.width < 1
+        or w.height < 1
+        or (w.col_off + w.width > grid.width or w.row_off + w.height > grid.height)
+    ):
+        raise InputError(where, f"window {w} is outside the {grid.width}x{grid.height} raster")
+    return w
+
+
 def read_cube(
     path: str | Path, window: Window | None = None, spec: CubeSpec | None = None
 ) -> npt.NDArray[Any]:
@@ -192,18 +205,7 @@ def read_cube(
     """
     info = open_cube(path, spec)
     if window is not None:
-        w = Window(*(int(v) for v in (window.col_off, window.row_off, window.width, window.height)))
-        if (
-            w.col_off < 0
-            or w.row_off < 0
-            or w.width < 1
-            or w.height < 1
-            or (w.col_off + w.width > info.grid.width or w.row_off + w.height > info.grid.height)
-        ):
-            raise InputError(
-                str(path), f"window {w} is outside the {info.grid.width}x{info.grid.height} cube"
-            )
-        window = w
+        window = _checked_window(window, info.grid, str(path))
     try:
         with rasterio.open(path) as ds:
             return np.asarray(ds.read(list(info.band_indexes), window=window))
@@ -211,12 +213,15 @@ def read_cube(
         raise InputError(str(path), f"cannot read pixels (corrupt file?): {exc}") from None
 
 
-def read_label_raster(path: str | Path, grid: Grid | None = None) -> npt.NDArray[np.uint8]:
+def read_label_raster(
+    path: str | Path, grid: Grid | None = None, window: Window | None = None
+) -> npt.NDArray[np.uint8]:
     """Read a single-band class-index raster (0 = no label) as uint8.
 
     Args:
         path: the label raster.
         grid: the grid it must be on (usually the cube's ``open_cube(...).grid``).
+        window: rows/cols to read (default: all), e.g. the same window as :func:`read_cube`.
 
     Returns:
         (rows, cols) uint8 class indices.
@@ -234,8 +239,10 @@ def read_label_raster(path: str | Path, grid: Grid | None = None) -> npt.NDArray
             raise InputError(where, f"label dtype {ds.dtypes[0]} is not an integer type")
         if grid is not None:
             grid.require_same(label_grid, "label raster")
+        if window is not None:
+            window = _checked_window(window, label_grid, where)
         try:
-            data = ds.read(1)
+            data = ds.read(1, window=window)
         except RasterioError as exc:
             raise InputError(where, f"cannot read pixels (corrupt file?): {exc}") from None
     if data.size and (int(data.min()) < 0 or int(data.max()) > 255):

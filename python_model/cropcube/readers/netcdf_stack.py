@@ -116,9 +116,16 @@ def open_stack(path: str | Path) -> NetcdfStack:
 
 
 def clear_fractions(
-    scl_path: str | Path, clear_classes: Sequence[int] = CLEAR_SCL_CLASSES
+    scl_path: str | Path,
+    clear_classes: Sequence[int] = CLEAR_SCL_CLASSES,
+    area: Grid | None = None,
 ) -> tuple[tuple[dt.date, ...], npt.NDArray[np.float64]]:
     """Fraction of clear SCL pixels per timestamp.
+
+    Args:
+        scl_path: the stack with the ``SCL`` variable.
+        clear_classes: SCL classes that count as clear.
+        area: count only SCL pixels whose centre lies in this grid's bounds (default: all).
 
     Returns:
         The dates and their clear fractions (0..1).
@@ -129,6 +136,14 @@ def clear_fractions(
             raise InputError(where, "no 'SCL' variable (scene classification); pass the 20 m stack")
         scl = np.asarray(ds.variables["SCL"][:])
         dates = _dates_of(ds, where)
+        if area is not None:
+            left, bottom, right, top = area.bounds
+            x, y = _axis(ds, "x", where), _axis(ds, "y", where)
+            cols = (x > left) & (x < right)
+            rows = (y > bottom) & (y < top)
+            if not cols.any() or not rows.any():
+                raise InputError(where, f"no SCL pixel inside {area}")
+            scl = scl[:, rows][:, :, cols]
     if scl.ndim != 3 or scl.shape[0] != len(dates):
         raise InputError(where, f"SCL has shape {scl.shape}, expected (timestamp, y, x)")
     clear = np.isin(scl, np.asarray(clear_classes)).mean(axis=(1, 2))
@@ -224,6 +239,7 @@ def build_cube_from_netcdf(
     bands: Sequence[str] = S2_BANDS,
     tolerance: float = 0.01,
     cog: bool = True,
+    grid: Grid | None = None,
 ) -> NetcdfBuildReport:
     """Write a cube of the clearest acquisitions near ``dates`` from a 10 m netCDF stack.
 
@@ -236,6 +252,8 @@ def build_cube_from_netcdf(
         bands: bands per date.
         tolerance: clear fractions this close to the best count as equally clear.
         cog: write a COG.
+        grid: write only this part of the stack (a grid aligned with the stack's, inside it); the
+            clear fractions are then counted inside it too. Default: the whole stack.
 
     Returns:
         A :class:`NetcdfBuildReport`.
@@ -259,7 +277,16 @@ def build_cube_from_netcdf(
         raise InputError(
             str(scl_path), f"area {scl_stack.grid} differs from that of {stack_path} ({stack.grid})"
         )
-    scl_dates, clear = clear_fractions(scl_path)
+    target = stack.grid
+    row0 = col0 = 0
+    if grid is not None:
+        if not stack.grid.contains(grid):  # also raises when not aligned with the stack's pixels
+            raise InputError(
+                grid.source or "target grid", f"{grid} is not inside {stack_path} ({stack.grid})"
+            )
+        offset = stack.grid.window_of(grid)
+        row0, col0, target = int(offset.row_off), int(offset.col_off), grid
+    scl_dates, clear = clear_fractions(scl_path, area=target)
     choices = choose_clearest(wanted, scl_dates, clear.tolist(), max_days, tolerance, str(stack_path))
     with _dataset(stack_path) as ds:
         dtypes = {ds.variables[b].dtype.name for b in bands}
@@ -269,13 +296,13 @@ def build_cube_from_netcdf(
             dates=tuple(c.chosen for c in choices),
             bands=tuple(bands),
             dtype=dtypes.pop(),
-            crs=stack.grid.crs,
-            resolution=stack.grid.resolution[0],
+            crs=target.crs,
+            resolution=target.resolution[0],
         )
 
         def fill(window: Window) -> npt.NDArray[Any]:
-            rows = slice(int(window.row_off), int(window.row_off + window.height))
-            cols = slice(int(window.col_off), int(window.col_off + window.width))
+            rows = slice(row0 + int(window.row_off), row0 + int(window.row_off + window.height))
+            cols = slice(col0 + int(window.col_off), col0 + int(window.col_off + window.width))
             return np.stack([ds.variables[b][c.index, rows, cols] for c in choices for b in bands])
 
         tags = {
@@ -283,5 +310,5 @@ def build_cube_from_netcdf(
             "CROPCUBE_CLEAR_FRACTIONS": ",".join(f"{c.clear_fraction:.3f}" for c in choices),
             "CROPCUBE_SOURCE": Path(stack_path).name,
         }
-        path = write_cube(output, stack.grid, spec, fill, cog=cog, tags=tags)
-    return NetcdfBuildReport(Path(path), stack.grid, choices)
+        path = write_cube(output, target, spec, fill, cog=cog, tags=tags)
+    return NetcdfBuildReport(Path(path), target, choices)

@@ -152,7 +152,11 @@ def _short(m: SegmentationMetrics) -> dict[str, float]:
 
 
 def train(
-    cfg: TrainConfig, resume: bool = True, classes: ClassTable | None = None, scene: SceneData | None = None
+    cfg: TrainConfig,
+    resume: bool = True,
+    classes: ClassTable | None = None,
+    scene: SceneData | None = None,
+    max_epochs: int | None = None,
 ) -> TrainResult:
     """Train a model as ``cfg`` says; resumes from ``<out_dir>/checkpoint.pt`` when it exists.
 
@@ -164,6 +168,8 @@ def train(
         resume: continue from an existing checkpoint (else start over and overwrite it).
         classes: class table (default: the 76 BRP classes).
         scene: an already loaded scene (skips reading ``cfg.data``).
+        max_epochs: run at most this many epochs in this call (e.g. to fit a time slot); the
+            schedule is still that of ``cfg.train.epochs``, and a later call resumes.
 
     Returns:
         The trained module (best validation epoch) and its metrics.
@@ -222,7 +228,8 @@ def train(
         train_seconds = float(state.get("train_seconds", 0.0))
         log.info("resuming %s at epoch %d", ckpt_path, start_epoch + 1)
 
-    for epoch in range(start_epoch, cfg.train.epochs):
+    stop = cfg.train.epochs if max_epochs is None else min(cfg.train.epochs, start_epoch + max_epochs)
+    for epoch in range(start_epoch, stop):
         t0 = time.perf_counter()
         rng = np.random.default_rng([cfg.seed, epoch])
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)

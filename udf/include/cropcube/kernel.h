@@ -5,8 +5,9 @@
  * this ABI: every function returns a status code, and cropcube_last_error() gives the text of the
  * last failure on the calling thread.
  *
- * Strides are in ELEMENTS (not bytes) and may be any int64 (also negative); the kernel checks that
- * every element it will touch lies within [0, n_elements) before reading or writing anything.
+ * Strides are in ELEMENTS (not bytes) and may be any int64; the kernel checks that every element it
+ * will touch lies within [0, n_elements) counted from data (so a negative stride is accepted only
+ * where it stays within that range) before reading or writing anything; else CROPCUBE_E_SHAPE.
  * Examples for a 28-band (T=7, C=4) cube of H rows x W cols:
  *   band-planar image  (28,H,W):  date=4*H*W band=H*W  row=W     col=1
  *   pixel-interleaved  (H,W,28):  date=4     band=1    row=28*W  col=28

@@ -45,6 +45,9 @@ class TemporalAttentionEncoder(nn.Module):
         n_heads: attention heads (each has one learned master query).
         d_hidden: width of the first embedding layer (also the day-of-year encoding width).
         out_channels: channels of the pooled feature map.
+        n_dates: T, for the second, order-aware branch: a 1x1 conv over all T x C masked inputs
+            stacked (the full spectral-temporal profile; invalid dates are 0 there), added to the
+            attention pooling. It learns much faster than attention alone at negligible cost.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class TemporalAttentionEncoder(nn.Module):
         n_heads: int = 8,
         d_hidden: int = 32,
         out_channels: int = 32,
+        n_dates: int = 7,
     ) -> None:
         super().__init__()
         if d_model % n_heads != 0 or d_hidden % 2 != 0:
@@ -64,6 +68,7 @@ class TemporalAttentionEncoder(nn.Module):
         self.embed_in = nn.Conv2d(n_bands, d_hidden, 1)
         self.embed_out = nn.Conv2d(d_hidden, d_model, 1)
         self.score = nn.Conv2d(d_model, n_heads, 1)  # master query . key, folded into one linear map
+        self.stacked = nn.Conv2d(n_dates * n_bands, d_model, 1)
         self.project = nn.Sequential(
             nn.Conv2d(d_model, out_channels, 1, bias=False),
             nn.BatchNorm2d(out_channels),
@@ -89,6 +94,7 @@ class TemporalAttentionEncoder(nn.Module):
         attn = torch.softmax(scores, dim=1).unsqueeze(3)
         values = e.view(b, t, self.n_heads, self.d_model // self.n_heads, h, w)
         pooled = (attn * values).sum(dim=1).reshape(b, self.d_model, h, w)
+        pooled = pooled + self.stacked(x.reshape(b, t * c, h, w))
         return self.project(pooled)
 
 
@@ -96,7 +102,7 @@ class TaeUNet(nn.Module):
     """Temporal attention encoder + 3-level U-Net; see the module docstring.
 
     Args:
-        n_dates: number of dates T (informational: any T works, the attention pools over dates).
+        n_dates: number of dates T.
         n_bands: bands per date C.
         n_classes: crop classes (without class 0).
         widths: channels of the three U-Net levels.
@@ -119,7 +125,7 @@ class TaeUNet(nn.Module):
         super().__init__()
         w0, w1, w2 = (int(w) for w in widths)
         self.n_dates = n_dates
-        self.temporal = TemporalAttentionEncoder(n_bands, d_model, n_heads, out_channels=w0)
+        self.temporal = TemporalAttentionEncoder(n_bands, d_model, n_heads, out_channels=w0, n_dates=n_dates)
         self.enc0 = _conv_block(w0, w0)
         self.enc1 = _conv_block(w0, w1)
         self.bottom = _conv_block(w1, w2)
