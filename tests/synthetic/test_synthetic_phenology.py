@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import balanced_table, ndvi
+from synthetic_helpers import balanced_table, ndvi
 
 from cropcube.synthetic import Scene, SceneConfig, generate_scene
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from conftest import balanced_table
+from synthetic_helpers import balanced_table
 
 from cropcube.synthetic import SceneConfig, generate_scene
 

@@ -412,6 +412,9 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
   if (int rc = check_output(output, input->height, input->width, b.n_classes)) return rc;
   if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
     if (int rc = check_finite(*input)) return rc;
+  // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs.
+  if (model->options.num_threads > 0 && at::get_num_threads() != model->options.num_threads)
+    at::set_num_threads(model->options.num_threads);
   c10::InferenceMode guard;
   Runner runner(b, model->options, *input, *output);
   return runner.run();

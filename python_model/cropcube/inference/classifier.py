@@ -18,6 +18,7 @@ from cropcube.inference.arrays import AxisOrder, image_view, to_caller_order
 from cropcube.inference.model_path import resolve_model_path
 from cropcube.inference.native import NativeModel, kernel_library_path
 from cropcube.inference.result import ClassMaps
+from cropcube.inference.tiling import effective_tile_size
 from cropcube.inference.torch_backend import TorchRunner
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,13 @@ class Classifier:
         nonfinite: NaN/inf in float input: ``"error"`` (default) or ``"nodata"``.
         precision: ``"auto"`` (float32), ``"float32"`` or ``"bfloat16"`` (native backend only).
 
+    Attributes:
+        metadata: the bundle's metadata.
+        model_path: the bundle file.
+        backend: the backend in use (``"native"`` or ``"python"``).
+        device: ``"cpu"`` or ``"cuda"``.
+        tile_size: the core tile edge in use.
+
     Raises:
         InputError: missing/corrupt bundle, unknown option, or ``backend="native"`` without a kernel.
     """
@@ -79,6 +87,7 @@ class Classifier:
             raise InputError("threads", f"{threads} must be 0 (default) or positive")
         self.model_path = resolve_model_path(model)
         self.metadata: BundleMetadata = read_metadata(self.model_path)
+        self.tile_size = effective_tile_size(tile_size, self.metadata.downsampling_factor)
         if backend == "auto":
             backend = "native" if kernel_library_path().is_file() else "python"
         self.backend: str = backend

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Backend, Classifier
 from cropcube.inference.quicklook import write_quicklook
-from cropcube.inference.tiling import Tile, effective_tile_size, plan_tiles
+from cropcube.inference.tiling import Tile, plan_tiles
 from cropcube.io import atomic_output
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ def classify_file(
     threads: int = 0,
     block_size: int = 0,
     progress: bool = True,
+    checkpoint_seconds: float = 60.0,
 ) -> ClassifySummary:
     """Classify a cube file (GeoTIFF/COG, 28 bands date-major) into a class-map COG.
 
@@ -194,10 +195,13 @@ def classify_file(
         device: ``auto``, ``cpu`` or ``cuda``.
         backend: ``auto``, ``native`` or ``python``.
         classifier: an already open classifier (then model/device/backend/tile_size/threads are unused).
-        tile_size: kernel core tile edge (0 = default).
+        tile_size: kernel core tile edge (0 = default); blocks are multiples of it.
         threads: CPU threads (0 = default).
         block_size: core block edge read from the file per step (0 = default).
         progress: show a progress bar.
+        checkpoint_seconds: how often an interrupted run's progress is saved; running the same
+            command again (same cube, model and options) resumes after the last checkpoint. Runs
+            with ``parcels`` start over.
 
     Raises:
         InputError: unreadable cube, band count not matching the bundle, bad parcels, bad options.
@@ -224,7 +228,7 @@ def classify_file(
     from cropcube.evaluation.voting import ParcelVoter
 
     voter = ParcelVoter(meta.classes.num_classes) if ids is not None else None
-    tile = effective_tile_size(tile_size, meta.downsampling_factor)
+    tile = clf.tile_size
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     blocks = list(plan_tiles(height, width, block, meta.halo))
     paths = sibling_paths(output)
@@ -236,44 +240,22 @@ def classify_file(
         raise InputError(str(output), "output folder is not writable")
     work = output.with_name(f".{output.name}.work.tif")
     work_conf = output.with_name(f".{output.name}.work_confidence.tif")
-    indexes = list(info.band_indexes)
-    counts = np.zeros(256, dtype=np.int64)
+    state_path = output.with_name(f".{output.name}.work.json")
+    stat = cube.stat()
+    resume_key = {
+        "cube": str(cube.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "model": meta.content_hash,
+        "block": block,
+        "halo": meta.halo,
+        "confidence": confidence,
+    }
+    run = _BlockRun(clf, blocks, work, work_conf if confidence else None, voter, ids, progress)
+    succeeded = False
     try:
         with rasterio.Env(**_GDAL_ENV), rasterio.open(cube) as src:
-            profile = _work_profile(src)
-            with (
-                rasterio.open(work, "w", **profile) as dst,
-                rasterio.open(work_conf, "w", **profile) if confidence else _nullwriter() as cdst,
-            ):
-                bar = tqdm(
-                    total=height * width, unit="px", unit_scale=True, disable=not progress, desc="classify"
-                )
-                for b in blocks:
-                    maps = clf.run(
-                        _read_block(src, indexes, b), confidence=confidence, probabilities=voter is not None
-                    )
-                    core = b.core_in_window
-                    classes = maps.classes[core]
-                    dst.write(classes, 1, window=_window(b.core_rows, b.core_cols))
-                    if cdst is not None and maps.confidence is not None:
-                        cdst.write(maps.confidence[core], 1, window=_window(b.core_rows, b.core_cols))
-                    if voter is not None and ids is not None and maps.probabilities is not None:
-                        voter.add(
-                            maps.probabilities[(slice(None), *core)],
-                            ids[slice(*b.core_rows), slice(*b.core_cols)],
-                        )
-                    else:
-                        counts += np.bincount(classes.ravel(), minlength=256)
-                    bar.update(classes.size)
-                bar.close()
-                _describe(dst, clf, "crop class index (0 = no data)")
-                if cdst is not None:
-                    _describe(
-                        cdst,
-                        clf,
-                        "confidence: round(255 * max class probability), 0 = no data",
-                        palette=False,
-                    )
+            counts = run.classify(src, list(info.band_indexes), state_path, resume_key, checkpoint_seconds)
             if voter is not None and ids is not None:
                 counts = _apply_votes(work, voter, ids, blocks)
         with rasterio.Env(**_GDAL_ENV):
@@ -289,9 +271,12 @@ def classify_file(
                 write_quicklook(
                     paths["quicklook"], small, meta.classes, title=f"{cube.name} - {meta.model_name}"
                 )
+        succeeded = True
     finally:
-        for p in (work, work_conf):
-            p.unlink(missing_ok=True)
+        # Keep the work files of an interrupted run only when a checkpoint says how far it got.
+        if succeeded or not state_path.exists():
+            for p in (work, work_conf, state_path):
+                p.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     summary = ClassifySummary(
         input=str(cube),
@@ -353,3 +338,107 @@ def _apply_votes(
             ds.write(voted, 1, window=w)
             counts += np.bincount(voted.ravel(), minlength=256)
     return counts
+
+
+class _BlockRun:
+    """The block loop of :func:`classify_file`, resumable from checkpoints."""
+
+    def __init__(
+        self,
+        clf: Classifier,
+        blocks: list[Tile],
+        work: Path,
+        work_conf: Path | None,
+        voter: Any,
+        ids: npt.NDArray[np.int32] | None,
+        progress: bool,
+    ) -> None:
+        self.clf, self.blocks, self.work, self.work_conf = clf, blocks, work, work_conf
+        self.voter, self.ids, self.progress = voter, ids, progress
+
+    def _done_before(self, state_path: Path, key: dict[str, Any]) -> set[int]:
+        if (
+            self.voter is not None
+            or not self.work.exists()
+            or (self.work_conf and not self.work_conf.exists())
+        ):
+            return set()
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+        if state.get("key") != key:
+            return set()
+        done = {int(i) for i in state.get("done", []) if 0 <= int(i) < len(self.blocks)}
+        log.warning("resuming: %d of %d blocks were done by an earlier run", len(done), len(self.blocks))
+        return done
+
+    def classify(
+        self, src: Any, indexes: list[int], state_path: Path, key: dict[str, Any], checkpoint_seconds: float
+    ) -> npt.NDArray[np.int64]:
+        """Classify every block not done yet into the work file(s); return the class counts."""
+        done = self._done_before(state_path, key)
+        if not done:
+            state_path.unlink(missing_ok=True)  # a stale checkpoint of another run
+        counts = np.zeros(256, dtype=np.int64)
+        bar = tqdm(total=src.width * src.height, unit="px", unit_scale=True, disable=not self.progress)
+        if done:
+            with rasterio.open(self.work) as ds:
+                for i in sorted(done):
+                    b = self.blocks[i]
+                    counts += np.bincount(
+                        ds.read(1, window=_window(b.core_rows, b.core_cols)).ravel(), minlength=256
+                    )
+                    bar.update(_pixels(b))
+        todo = [i for i in range(len(self.blocks)) if i not in done]
+        fresh, pos = not done, 0
+        profile = _work_profile(src)
+        while fresh or pos < len(todo):
+            # Each segment closes the work files (GDAL flushes on close) before the checkpoint is saved.
+            kw = profile if fresh else {}
+            mode = "w" if fresh else "r+"
+            with (
+                rasterio.open(self.work, mode, **kw) as dst,
+                rasterio.open(self.work_conf, mode, **kw) if self.work_conf else _nullwriter() as cdst,
+            ):
+                fresh, started = False, time.monotonic()
+                while pos < len(todo):
+                    b = self.blocks[todo[pos]]
+                    counts += self._one_block(src, indexes, b, dst, cdst)
+                    done.add(todo[pos])
+                    pos += 1
+                    bar.update(_pixels(b))
+                    if time.monotonic() - started >= checkpoint_seconds:
+                        break
+                if pos == len(todo):
+                    _describe(dst, self.clf, "crop class index (0 = no data)")
+                    if cdst is not None:
+                        _describe(
+                            cdst,
+                            self.clf,
+                            "confidence: round(255 * max class probability), 0 = no data",
+                            False,
+                        )
+            if self.voter is None:
+                with atomic_output(state_path) as tmp:
+                    tmp.write_text(json.dumps({"key": key, "done": sorted(done)}), encoding="utf-8")
+        bar.close()
+        return counts
+
+    def _one_block(self, src: Any, indexes: list[int], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
+        voting = self.voter is not None and self.ids is not None
+        maps = self.clf.run(_read_block(src, indexes, b), confidence=cdst is not None, probabilities=voting)
+        core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
+        classes = maps.classes[core]
+        dst.write(classes, 1, window=window)
+        if cdst is not None and maps.confidence is not None:
+            cdst.write(maps.confidence[core], 1, window=window)
+        if voting and maps.probabilities is not None and self.ids is not None:
+            self.voter.add(
+                maps.probabilities[(slice(None), *core)], self.ids[slice(*b.core_rows), slice(*b.core_cols)]
+            )
+        return np.bincount(classes.ravel(), minlength=256).astype(np.int64)
+
+
+def _pixels(b: Tile) -> int:
+    return (b.core_rows[1] - b.core_rows[0]) * (b.core_cols[1] - b.core_cols[0])
