@@ -24,9 +24,13 @@ CONFIG = Path(str(resources.files("cropcube").joinpath("resources/configs/demo_s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out-dir", default="runs/demo_synthetic", help="run folder (checkpoints, metrics)")
-    parser.add_argument("--bundle", type=Path, default=default_bundle_path(), help="where to write the bundle")
+    parser.add_argument(
+        "--bundle", type=Path, default=default_bundle_path(), help="where to write the bundle"
+    )
     parser.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     args = parser.parse_args()
     cfg = load_config(CONFIG)
@@ -35,8 +39,10 @@ def main() -> None:
     result = train(cfg, resume=not args.no_resume)
     meta = export_result(result, args.bundle, cfg.model.version)
     px = result.test["pixel"]
-    print(f"trained in {time.perf_counter() - t0:.0f} s (this process); test OA {100 * px.overall_accuracy:.1f} %, "
-          f"mIoU {100 * px.miou:.1f} %")
+    print(
+        f"trained in {time.perf_counter() - t0:.0f} s (this process); "
+        f"test OA {100 * px.overall_accuracy:.1f} %, mIoU {100 * px.miou:.1f} %"
+    )
     print(f"bundle {args.bundle} ({args.bundle.stat().st_size / 1e6:.1f} MB, {meta.content_hash[:23]}...)")
 
 

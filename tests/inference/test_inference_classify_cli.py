@@ -62,9 +62,7 @@ def test_synthetic_scene_streams_in_blocks_like_one_pass(synthetic_scene, bundle
     clf = Classifier(bundle_path, tile_size=64)
     out = tmp_path / "crops.tif"
     # Blocks of 128 px: 3 x 5 blocks with halos, each tiled again by the kernel.
-    summary = classify_file(
-        synthetic_scene["cube"], out, classifier=clf, tile_size=64, block_size=128, progress=False
-    )
+    summary = classify_file(synthetic_scene["cube"], out, classifier=clf, block_size=128, progress=False)
     with rasterio.open(out) as ds:
         streamed = ds.read(1)
         assert ds.overviews(1), "a COG of this size has overviews"

@@ -9,7 +9,9 @@ from cropcube.errors import InputError
 from cropcube.models import build_model, list_models
 
 
-def _inputs(b: int = 1, h: int = 32, w: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _inputs(
+    b: int = 1, h: int = 32, w: int = 32, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(b, 7, 4, h, w, generator=g)
     valid = torch.ones(b, 7, h, w)

@@ -107,7 +107,7 @@ def test_bad_inputs_give_clear_errors(tmp_path, tae_bundle, flanders_paths):
             load_bundle(p)
     with pytest.raises(InputError, match="not a cropcube training checkpoint"):
         load_checkpoint(foreign)
-    with pytest.raises(InputError, match="not a readable checkpoint|not a cropcube training checkpoint"):
+    with pytest.raises(InputError, match=r"not a readable checkpoint|not a cropcube training checkpoint"):
         load_checkpoint(path)
 
 
@@ -117,7 +117,9 @@ def test_all_nodata_tile_gives_class_zero_without_nan(tae_bundle, flanders_paths
     cube = cube.copy()
     cube[:, :32, :] = 0  # the upper half has no data at all
     cube[8:12, 32:, :] = 0  # one date missing in the lower half
-    probs = predict_probabilities(b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor, tile=32)
+    probs = predict_probabilities(
+        b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor, tile=32
+    )
     assert np.isfinite(probs).all()
     classes = classes_from_probabilities(probs)
     assert (classes[:32] == 0).all() and (classes[32:] > 0).all()

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_petascope import FakePetascope
+from rasdaman_scene import GRID, Scene, make_cube
 
-from cropcube.bundle.metadata import BundleMetadata
-from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.io import write_geotiff
 from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
-from cropcube.rasdaman.grid import CoverageGrid
-
-GRID = CoverageGrid("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
 
 
 @pytest.fixture
@@ -43,29 +36,6 @@ def client(fake: FakePetascope, monkeypatch: pytest.MonkeyPatch) -> PetascopeCli
     )
 
 
-def make_cube(seed: int = 0) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint8]]:
-    """A smooth 28-band DN cube with parcels, a nodata corner, and matching labels."""
-    rng = np.random.default_rng(seed)
-    h, w = GRID.height, GRID.width
-    parcels = (np.arange(h)[:, None] // 9) * 7 + (np.arange(w)[None, :] // 11)
-    labels = (1 + parcels % 76).astype(np.uint8)
-    base = 800 + 90 * (parcels % 13)
-    cube = np.stack([base + 150 * (k % 4) + 40 * (k // 4) for k in range(28)]).astype(np.float64)
-    cube += rng.normal(0, 25, cube.shape)
-    cube = np.clip(cube, 1, 20000).astype(np.uint16)
-    cube[:, :3, :4] = 0  # nodata pixels
-    labels[:3, :4] = 0
-    return cube, labels
-
-
-@dataclass
-class Scene:
-    cube_path: Path
-    labels_path: Path
-    cube: npt.NDArray[np.uint16]
-    labels: npt.NDArray[np.uint8]
-
-
 @pytest.fixture
 def scene(tmp_path: Path) -> Scene:
     cube, labels = make_cube()
@@ -81,47 +51,3 @@ def scene(tmp_path: Path) -> Scene:
     return Scene(cube_path, labels_path, cube, labels)
 
 
-def box_classes(cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
-    """Toy model with a 3x3 receptive field and a parity pattern (it notices misaligned tiles)."""
-    band = cube[13].astype(np.float64)  # 2018-05-08 B03
-    padded = np.pad(band, 1, mode="edge")
-    h, w = band.shape
-    mean = sum(padded[r : r + h, c : c + w] for r in range(3) for c in range(3)) / 9.0
-    parity = (np.arange(h)[:, None] % 2 + np.arange(w)[None, :] % 2) % 2  # period = downsampling factor
-    return (1 + ((mean // 60).astype(np.int64) + parity) % 76).astype(np.uint8)
-
-
-class ToyClassifier:
-    """Implements the TileClassifier protocol; counts calls; can be told to die after N tiles."""
-
-    def __init__(self, die_after: int | None = None) -> None:
-        self.metadata = toy_metadata()
-        self.calls = 0
-        self.die_after = die_after
-
-    def classify_array(self, cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
-        if self.die_after is not None and self.calls >= self.die_after:
-            raise KeyboardInterrupt("simulated kill")
-        self.calls += 1
-        return box_classes(cube)
-
-
-def toy_metadata() -> BundleMetadata:
-    return BundleMetadata(
-        model_name="toy_box3",
-        model_version="0.0-test",
-        spec=CubeSpec(),
-        classes=load_class_table(),
-        receptive_field=3,
-        downsampling_factor=2,
-        halo=2,
-        normalisation={"kind": "none"},
-        content_hash="sha256:" + "ab" * 32,
-    )
-
-
-def reference_classes(cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
-    """One pass over the whole image, nodata pixels set to 0 (what every tiling must reproduce)."""
-    out = box_classes(cube)
-    out[(cube == 0).all(axis=0)] = 0
-    return out

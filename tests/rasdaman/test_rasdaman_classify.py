@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import GRID, Scene, ToyClassifier, box_classes, reference_classes, toy_metadata
 from fake_petascope import FakePetascope
+from rasdaman_scene import GRID, Scene, ToyClassifier, box_classes, reference_classes, toy_metadata
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Scene
 from fake_petascope import FakePetascope
+from rasdaman_scene import Scene
 from typer.testing import CliRunner
 
 from cropcube.cli.main import app

@@ -6,8 +6,8 @@ import base64
 
 import numpy as np
 import pytest
-from conftest import GRID
 from fake_petascope import FakePetascope
+from rasdaman_scene import GRID
 
 from cropcube.errors import InputError
 from cropcube.rasdaman.client import PetascopeClient, RetryPolicy

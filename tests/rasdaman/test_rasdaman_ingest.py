@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import GRID, Scene
 from fake_petascope import FakePetascope
+from rasdaman_scene import GRID, Scene
 
 from cropcube.classes import load_class_table
 from cropcube.errors import InputError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import GRID, Scene, ToyClassifier, reference_classes
+from rasdaman_scene import GRID, Scene, ToyClassifier, reference_classes
 
 from cropcube.rasdaman.classify import classify_coverage
 from cropcube.rasdaman.client import PetascopeClient

@@ -48,7 +48,7 @@ def test_miou_averages_only_classes_present_in_the_truth():
 def test_metrics_reject_mismatched_or_out_of_range_input():
     with pytest.raises(InputError, match="4 values for 3 labels"):
         confusion_matrix([1, 2, 3], [1, 2, 3, 4], 3)
-    with pytest.raises(InputError, match="0..3"):
+    with pytest.raises(InputError, match=r"0\.\.3"):
         confusion_matrix([1, 2, 9], [1, 2, 3], 3)
 
 

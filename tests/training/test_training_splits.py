@@ -70,4 +70,6 @@ def test_d4_moves_labels_with_pixels_and_dropout_blanks_whole_dates():
         assert kept  # one date always stays
         for d in range(t):
             band = xa[i, 4 * d : 4 * d + 4]
-            assert torch.equal(band, torch.zeros_like(band)) or torch.equal(band, ya[i].float().expand(4, h, h) * 100)
+            assert torch.equal(band, torch.zeros_like(band)) or torch.equal(
+                band, ya[i].float().expand(4, h, h) * 100
+            )

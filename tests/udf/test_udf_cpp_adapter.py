@@ -106,7 +106,7 @@ def test_udf_map_equals_geotiff_map_and_grid(
     # Georeferencing: the output's grid domain on the coverage grid is where the GeoTIFF map lies.
     with rasterio.open(shared_data / S2_TIF) as scene:
         coverage_transform = scene.transform
-    assert coverage_transform * (e0, n0) == (window_transform.c, window_transform.f)
+    assert coverage_transform @ (e0, n0) == (window_transform.c, window_transform.f)
     assert (coverage_transform.a, coverage_transform.e) == (window_transform.a, window_transform.e)
 
 

@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Reference SegNet vs the default model on synthetic scenes, with an equal training budget.
+
+    .venv/bin/python scripts/bench_models.py [--out runs/bench] [--reuse tae_unet=runs/demo_synthetic]
+
+Both models see the same chips budget (epochs x chips per epoch x chip size, from the demo config)
+on the standard synthetic scene (seed 0); each uses its own recipe (the reference: Adam 5e-4,
+batch 4, plain cross-entropy, DN / band maximum; the default: AdamW one-cycle 5e-3, batch 8,
+weighted cross-entropy, date dropout and cloud augmentation). Prints one table:
+
+- standard scene, held-out test blocks: OA, mIoU, pixel OA after parcel voting, parcel-level accuracy;
+- robustness scene (other seed, 30 % cloud cover on every date, phenology +10 days), whole scene;
+- training time, CPU inference px/s (same thread count, scripted bundle, 256x256 tiles), parameters,
+  FLOP/px; and the ratios default / reference.
+
+Runs resume from their checkpoints (runs/bench/<model>); `--reuse MODEL=DIR` takes a finished run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cropcube.bundle import load_bundle
+from cropcube.classes import load_class_table
+from cropcube.datasets import SceneData
+from cropcube.evaluation import classes_from_probabilities, predict_probabilities, segmentation_metrics
+from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
+from cropcube.synthetic import SceneConfig, generate_scene
+from cropcube.trainers import load_config, train
+from cropcube.trainers.export import export_result
+
+CONFIGS = Path(str(resources.files("cropcube").joinpath("resources/configs")))
+
+
+def _scene(cfg: SceneConfig, name: str) -> SceneData:
+    s = generate_scene(cfg)
+    return SceneData(s.cube, s.labels, s.spec, s.transform, s.crs, s.parcel_ids, name)
+
+
+def _score_scene(bundle_path: Path, scene: SceneData) -> dict[str, float]:
+    b = load_bundle(bundle_path)
+    m = b.metadata
+    probs = predict_probabilities(b.module, scene.cube, 28, m.halo, m.downsampling_factor, 512)
+    pred = classes_from_probabilities(probs)
+    px = segmentation_metrics(scene.labels, pred, 76)
+    assert scene.parcel_ids is not None
+    voter = ParcelVoter(76)
+    voter.add(probs, scene.parcel_ids)
+    voted = segmentation_metrics(scene.labels, voter.apply(pred, scene.parcel_ids), 76)
+    n, acc = parcel_accuracy(voter.result(), parcel_truth(scene.parcel_ids, scene.labels))
+    return {
+        "oa": px.overall_accuracy,
+        "miou": px.miou,
+        "voted_oa": voted.overall_accuracy,
+        "voted_miou": voted.miou,
+        "parcel_acc": acc,
+        "parcels": n,
+    }
+
+
+def _px_per_s(bundle_path: Path, threads: int, size: int = 256, repeats: int = 3) -> float:
+    torch.set_num_threads(threads)
+    module = load_bundle(bundle_path).module
+    x = torch.randint(1, 9000, (1, 28, size, size)).float()
+    best = float("inf")
+    with torch.inference_mode():
+        module(x)
+        module(x)  # TorchScript profiles the first calls
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            module(x)
+            best = min(best, time.perf_counter() - t0)
+    return size * size / best
+
+
+def ablation(out: Path) -> None:
+    """Class-imbalance ablation at small scale: loss x sampling for the default model, same budget."""
+    variants = [
+        ("ce", "uniform"),
+        ("weighted_ce", "uniform"),
+        ("focal", "uniform"),
+        ("ce", "balanced"),
+        ("weighted_ce", "balanced"),
+    ]
+    print("| loss | sampling | test OA | test mIoU | voted OA | parcel acc |\n|---|---|---|---|---|---|")
+    for loss, sampling in variants:
+        cfg = load_config(CONFIGS / "demo_synthetic.yaml")
+        cfg.data.synthetic = {"seed": 2, "height": 384, "width": 384}
+        cfg.data.block_size, cfg.data.buffer, cfg.data.chip_size, cfg.data.chip_stride = 64, 2, 32, 14
+        cfg.data.chips_per_epoch, cfg.train.epochs, cfg.train.progress = 128, 4, False
+        cfg.train.loss, cfg.train.sampling = loss, sampling
+        cfg.out_dir = str(out / f"ablation_{loss}_{sampling}")
+        t = train(cfg, resume=True).test
+        print(
+            f"| {loss} | {sampling} | {100 * t['pixel'].overall_accuracy:.1f} | {100 * t['pixel'].miou:.1f} "
+            f"| {100 * t['voted'].overall_accuracy:.1f} | {100 * t['parcel_accuracy']:.1f} |",
+            flush=True,
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench"))
+    ap.add_argument("--reuse", action="append", default=[], help="MODEL=RUN_DIR of a finished run to reuse")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", default="reference_segnet,tae_unet")
+    ap.add_argument("--ablation", action="store_true", help="run the class-imbalance ablation instead")
+    args = ap.parse_args()
+    if args.ablation:
+        ablation(args.out)
+        return
+    reuse = dict(r.split("=", 1) for r in args.reuse)
+    base = load_config(CONFIGS / "demo_synthetic.yaml")
+    configs = {"tae_unet": base, "reference_segnet": load_config(CONFIGS / "reference_segnet.toml")}
+    robust = _scene(
+        SceneConfig(seed=1, height=512, width=512, cloud_fraction=0.3, phenology_shift_days=10.0),
+        "robustness (seed 1, 30 % clouds, phenology +10 d)",
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    for name in args.models.split(","):
+        cfg = configs[name]
+        # Equal budget: the default model's data, epochs, chips and chip size for both.
+        cfg.data, cfg.train.epochs, cfg.seed = base.data, base.train.epochs, base.seed
+        cfg.out_dir = str(args.out / name)
+        cfg.train.progress = False
+        if name in reuse:
+            Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(reuse[name]) / "checkpoint.pt", Path(cfg.out_dir) / "checkpoint.pt")
+        result = train(cfg, resume=True)
+        bundle = Path(cfg.out_dir) / "model.pt"
+        meta = export_result(result, bundle, f"bench-{name}", load_class_table())
+        test = result.test
+        rows[name] = {
+            "std_oa": test["pixel"].overall_accuracy,
+            "std_miou": test["pixel"].miou,
+            "std_voted_oa": test["voted"].overall_accuracy,
+            "std_parcel_acc": test["parcel_accuracy"],
+            **{f"rob_{k}": v for k, v in _score_scene(bundle, robust).items()},
+            "train_s": result.summary["train_seconds"],
+            "px_per_s": _px_per_s(bundle, args.threads),
+            "params": meta.parameters,
+            "flop_per_px": meta.flops_per_pixel,
+        }
+        print(name, json.dumps(rows[name]), flush=True)
+    (args.out / "bench.json").write_text(json.dumps(rows, indent=2))
+    keys = list(next(iter(rows.values())))
+    names = list(rows)
+    print("\n| metric | " + " | ".join(names) + (" | default / reference |" if len(names) == 2 else " |"))
+    print("|---" * (len(names) + 1 + (len(names) == 2)) + "|")
+    for k in keys:
+        vals = [rows[n][k] for n in names]
+        cells = [
+            f"{100 * v:.1f} %" if isinstance(v, float) and v <= 1 and k not in ("train_s",) else f"{v:,.0f}"
+            for v in vals
+        ]
+        ratio = ""
+        if len(names) == 2 and rows[names[0]][k]:
+            ratio = f" | {rows['tae_unet'][k] / rows['reference_segnet'][k]:.2f}"
+        print(f"| {k} | " + " | ".join(cells) + ratio + " |")
+    print(
+        f"\nmachine: {torch.get_num_threads()} threads, torch {torch.__version__}; "
+        f"date {time.strftime('%Y-%m-%d')}"
+    )
+    np.set_printoptions()
+
+
+if __name__ == "__main__":
+    main()
