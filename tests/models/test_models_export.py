@@ -107,7 +107,7 @@ def test_bad_inputs_give_clear_errors(tmp_path, tae_bundle, flanders_paths):
             load_bundle(p)
     with pytest.raises(InputError, match="not a cropcube training checkpoint"):
         load_checkpoint(foreign)
-    with pytest.raises(InputError, match=r"not a readable checkpoint|not a cropcube training checkpoint"):
+    with pytest.raises(InputError, match="is a TorchScript model bundle"):
         load_checkpoint(path)
 
 
@@ -131,7 +131,7 @@ def test_tiling_does_not_change_the_result(tae_bundle, flanders_paths):
     b = load_bundle(tae_bundle)
     args = (b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor)
     whole = predict_probabilities(*args, tile=64)
-    tiled = predict_probabilities(*args, tile=16)
+    tiled = predict_probabilities(*args, tile=32)
     np.testing.assert_allclose(tiled, whole, atol=1e-4)
 
 

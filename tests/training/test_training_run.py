@@ -97,7 +97,7 @@ def test_label_raster_on_another_grid_is_rejected(flanders_config, flanders_path
     with rasterio.open(labels) as src:
         profile = src.profile
         data = src.read()
-    profile["transform"] = profile["transform"] * rasterio.Affine.translation(3, 0)
+    profile["transform"] = profile["transform"] @ rasterio.Affine.translation(3, 0)
     with rasterio.open(moved, "w", **profile) as dst:
         dst.write(data)
     cfg = config_from_dict({**flanders_config, "data": {**flanders_config["data"], "labels": str(moved)}})

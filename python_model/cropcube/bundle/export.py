@@ -6,6 +6,7 @@ scripted, checked for parity with the eager module, and written atomically with 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,5 +117,8 @@ def export_bundle(
     )
     out_path = Path(out_path)
     meta = save_bundle(scripted, meta, out_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    out_path.chmod(0o666 & ~umask)  # the temporary file behind save_bundle is private (0600)
     write_model_card(meta, out_path.with_suffix(".md"))
     return meta

@@ -38,6 +38,15 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def _is_torchscript(path: Path) -> bool:
+    """True for TorchScript archives (they have compiled code inside), e.g. an exported bundle."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.split("/", 1)[-1].startswith("code/") for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
@@ -50,6 +59,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "checkpoint file does not exist")
+    if _is_torchscript(path):
+        raise InputError(str(path), "is a TorchScript model bundle, not a cropcube training checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
