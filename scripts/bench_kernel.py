@@ -62,6 +62,10 @@ def _peak_rss_mib() -> float:
 # ---------------------------------------------------------------- workers (run in subprocesses)
 
 
+def _calls(size: int) -> int:
+    return 3 if size <= 500 else 2
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
@@ -75,18 +79,24 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         clf = Classifier(args.model, backend="native" if mode == "kernel" else "python", threads=args.threads)
         cube = _cube(size, size)
         clf.classify_array(cube[:, : min(size, 300), : min(size, 300)])  # warm
-        t = time.perf_counter()
-        clf.classify_array(cube)
-        out["seconds"] = time.perf_counter() - t
+        times = []
+        for _ in range(_calls(size)):  # best of a few: the machine is shared
+            t = time.perf_counter()
+            clf.classify_array(cube)
+            times.append(time.perf_counter() - t)
+        out["seconds"] = min(times)
         out["pixels"] = size * size
     elif mode == "reference":
         cube = _cube(size, size)
-        t = time.perf_counter()
-        module = torch.jit.load(args.reference)  # reloaded per call, as the reference UDF did
-        with torch.no_grad():
-            logits = module(torch.from_numpy(cube.astype(np.float32))[None])
-            _ = logits.argmax(1)
-        out["seconds"] = time.perf_counter() - t
+        times = []
+        for _ in range(_calls(size)):
+            t = time.perf_counter()
+            module = torch.jit.load(args.reference)  # reloaded per call, as the reference UDF did
+            with torch.no_grad():
+                logits = module(torch.from_numpy(cube.astype(np.float32))[None])
+                _ = logits.argmax(1)
+            times.append(time.perf_counter() - t)
+        out["seconds"] = min(times)
         out["pixels"] = size * size
     elif mode == "overhead":
         from cropcube.bundle import load_bundle
