@@ -116,3 +116,21 @@ def test_halo_rounds_to_downsampling_factor():
     assert halo_for(3, 4) == 4
     assert halo_for(45, 4) == 24
     assert halo_for(64, 8) == 32
+
+
+def test_cloudy_dates_are_masked_like_missing_dates():
+    torch.manual_seed(0)
+    spec = REFERENCE_2018_SPEC
+    doy = spec.day_of_year().tolist()
+    stats = ([0.1] * 28, [0.05] * 28)
+    module = InferenceModule(_PixelNet(), 7, 4, *stats, doy, cloud_band=0, cloud_threshold=0.2)
+    module.eval()
+    clear = torch.randint(200, 1500, (1, 28, 8, 8)).float()
+    cloudy = clear.clone()
+    cloudy[:, 12:16, :4] = 4000.0  # date 4: B02 reflectance 0.4 on the left half
+    missing = clear.clone()
+    missing[:, 12:16, :4] = 0.0
+    torch.testing.assert_close(module(cloudy), module(missing))
+    assert not torch.allclose(module(cloudy), module(clear))
+    with pytest.raises(ValueError, match="cloud_band"):
+        InferenceModule(_PixelNet(), 7, 4, [0.1] * 28, [0.05] * 28, doy, cloud_band=4, cloud_threshold=0.2)

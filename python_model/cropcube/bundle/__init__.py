@@ -6,7 +6,7 @@ The same file is loaded by the Python path (:func:`load_bundle`) and by the C++ 
 
 from cropcube.bundle.io import Bundle, load_bundle, save_bundle
 from cropcube.bundle.metadata import FORMAT_NAME, FORMAT_VERSION, METADATA_FILE, BundleMetadata
-from cropcube.bundle.module import InferenceModule, halo_for
+from cropcube.bundle.module import InferenceModule, cloud_masking, halo_for
 
 __all__ = [
     "FORMAT_NAME",
@@ -15,6 +15,7 @@ __all__ = [
     "Bundle",
     "BundleMetadata",
     "InferenceModule",
+    "cloud_masking",
     "halo_for",
     "load_bundle",
     "save_bundle",

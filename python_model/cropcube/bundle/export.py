@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cropcube.bundle.io import save_bundle
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.bundle.model_card import write_model_card
-from cropcube.bundle.module import InferenceModule, halo_for
+from cropcube.bundle.module import InferenceModule, cloud_masking, halo_for
 from cropcube.classes import ClassTable
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import CropcubeError, InputError
@@ -55,6 +55,7 @@ def build_wrapper(net: nn.Module, spec: CubeSpec, normalisation: dict[str, Any])
         [float(v) for v in spec.day_of_year()],
         dn_scale=spec.dn_scale,
         nodata=float(spec.nodata),
+        **cloud_masking(spec, normalisation),
     )
 
 

@@ -16,10 +16,21 @@ year; H and W are multiples of ``net.downsampling_factor``. The network declares
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
+
+from cropcube.cube_spec import CubeSpec
+
+
+def cloud_masking(spec: CubeSpec, normalisation: dict[str, Any]) -> dict[str, Any]:
+    """InferenceModule arguments for the cloud masking recorded in a normalisation dict."""
+    threshold = float(normalisation.get("cloud_blue_threshold", 0.0))
+    if threshold <= 0 or "B02" not in spec.bands:
+        return {"cloud_band": -1, "cloud_threshold": 0.0}
+    return {"cloud_band": spec.bands.index("B02"), "cloud_threshold": threshold}
 
 
 def halo_for(receptive_field: int, downsampling_factor: int) -> int:
@@ -40,7 +51,16 @@ class InferenceModule(nn.Module):
         doy: day of year per date, length T.
         dn_scale: DN -> reflectance factor.
         nodata: DN value meaning "no data".
+        cloud_band: index within a date of the band used to flag clouds (B02), -1 for none.
+        cloud_threshold: reflectance of ``cloud_band`` above which a date of a pixel counts as
+            cloudy and is masked like a missing date (0 = no cloud masking). Clear land stays below
+            ~0.2 in B02, thick clouds above ~0.25.
     """
+
+    if TYPE_CHECKING:  # buffers, typed for mypy only (TorchScript infers them itself)
+        mean: Tensor
+        inv_std: Tensor
+        doy: Tensor
 
     def __init__(
         self,
@@ -52,6 +72,8 @@ class InferenceModule(nn.Module):
         doy: list[float],
         dn_scale: float = 1e-4,
         nodata: float = 0.0,
+        cloud_band: int = -1,
+        cloud_threshold: float = 0.0,
     ) -> None:
         super().__init__()
         if len(mean) != n_dates * n_bands or len(std) != n_dates * n_bands:
@@ -65,6 +87,10 @@ class InferenceModule(nn.Module):
         self.n_bands = int(n_bands)
         self.dn_scale = float(dn_scale)
         self.nodata = float(nodata)
+        if cloud_threshold > 0 and not 0 <= cloud_band < n_bands:
+            raise ValueError(f"cloud_band {cloud_band} is not a band index 0..{n_bands - 1}")
+        self.cloud_band = int(cloud_band) if cloud_threshold > 0 else -1
+        self.cloud_threshold = float(cloud_threshold)
         self.downsampling_factor = int(getattr(net, "downsampling_factor"))  # noqa: B009
         self.receptive_field = int(getattr(net, "receptive_field"))  # noqa: B009
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, n_dates, n_bands, 1, 1))
@@ -81,7 +107,10 @@ class InferenceModule(nn.Module):
         if k != self.n_dates * self.n_bands:
             raise RuntimeError("cropcube: wrong number of input bands for this bundle")
         x5 = x.float().view(b, self.n_dates, self.n_bands, h, w)
-        valid = (x5 != self.nodata).any(dim=2).to(x5.dtype)
+        valid = (x5 != self.nodata).any(dim=2)
+        if self.cloud_band >= 0:
+            valid = valid & (x5[:, :, self.cloud_band] * self.dn_scale < self.cloud_threshold)
+        valid = valid.to(x5.dtype)
         z = (x5 * self.dn_scale - self.mean) * self.inv_std * valid.unsqueeze(2)
         d = self.downsampling_factor
         ph = (d - h % d) % d

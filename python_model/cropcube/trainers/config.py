@@ -17,6 +17,10 @@ SAMPLINGS = ("uniform", "balanced")
 NORMALISATIONS = ("standardize", "max")
 
 
+DEFAULT_CLOUD_BLUE_THRESHOLD = 0.2
+"""B02 reflectance above which a date of a pixel is masked as cloudy (clear land stays below)."""
+
+
 @dataclass
 class DataConfig:
     """Where the chips come from and how the scene is split.
@@ -59,12 +63,21 @@ class ModelConfig:
         normalisation: ``"standardize"`` (mean/std of the training pixels) or ``"max"`` (the
             reference's DN / per-band maximum); default: ``"max"`` for reference_segnet, else standardize.
         version: version string written into the bundle.
+        cloud_blue_threshold: B02 reflectance above which a pixel's date counts as cloudy and is
+            masked like a missing date (0 = off); default 0.2, and 0 for reference_segnet (as published).
     """
 
     name: str = "tae_unet"
     options: dict[str, Any] = field(default_factory=dict)
     normalisation: str | None = None
     version: str = "0.1.0"
+    cloud_blue_threshold: float | None = None
+
+    def cloud_threshold(self) -> float:
+        """The cloud threshold in force (see ``cloud_blue_threshold``)."""
+        if self.cloud_blue_threshold is not None:
+            return float(self.cloud_blue_threshold)
+        return 0.0 if self.name == "reference_segnet" else DEFAULT_CLOUD_BLUE_THRESHOLD
 
 
 @dataclass
@@ -139,6 +152,9 @@ class TrainConfig:
             raise InputError(
                 "model.normalisation", f"{self.model.normalisation!r} is not one of {NORMALISATIONS}"
             )
+        if not 0.0 <= self.model.cloud_threshold() < 1.0:
+            value = self.model.cloud_blue_threshold
+            raise InputError("model.cloud_blue_threshold", f"{value} is not in [0, 1)")
         if self.data.chip_size % 4 or self.data.chip_size < 4:
             raise InputError("data.chip_size", f"{self.data.chip_size} must be a positive multiple of 4")
         if (self.data.cube is None or self.data.labels is None) and self.data.synthetic is None:

