@@ -114,12 +114,16 @@ class TemporalAttentionEncoder(nn.Module):
         b, t, c, h, w = x.shape
         n = b * h * w
         dm, nh, dh = self.d_model, self.n_heads, self.d_hidden
+        bias_in, bias_out = self.embed_in.bias, self.embed_out.bias
+        bias_score, bias_stacked = self.score.bias, self.stacked.bias
+        assert bias_in is not None and bias_out is not None
+        assert bias_score is not None and bias_stacked is not None
         w_in = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.embed_in.weight.view(dh, c))
-        b_in = (self.embed_in.bias.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(t * dh)
+        b_in = (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(t * dh)
         w_out = self.embed_out.weight.view(dm, dh)
         w_score = self.score.weight.view(nh, dm)
         w_es = torch.cat([w_out, w_score @ w_out], 0)
-        b_es = torch.cat([self.embed_out.bias, w_score @ self.embed_out.bias + self.score.bias], 0)
+        b_es = torch.cat([bias_out, w_score @ bias_out + bias_score], 0)
         conv = self.project[0]
         norm = self.project[1]
         assert isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
@@ -138,7 +142,7 @@ class TemporalAttentionEncoder(nn.Module):
             es = torch.addmm(b_es, hidden.view(m * t, dh), w_es.t()).view(m, t, dm + nh)
             attn = torch.softmax(es[:, :, dm:] + mask[start : start + chunk], dim=1)
             pooled = (es[:, :, :dm].reshape(m, t, nh, dm // nh) * attn.unsqueeze(3)).sum(1).view(m, dm)
-            pooled = torch.addmm(pooled + self.stacked.bias, r, w_stacked.t())
+            pooled = torch.addmm(pooled + bias_stacked, r, w_stacked.t())
             outs.append(torch.relu(torch.addmm(b_proj, pooled, w_proj.t())))
         return torch.cat(outs, 0).view(b, h, w, -1).permute(0, 3, 1, 2)
 
