@@ -76,6 +76,7 @@ class TemporalAttentionEncoder(nn.Module):
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
         )
+        self.project_eps = 1e-5  # the BatchNorm2d default used just above, for forward_rows
 
     def doy_encoding(self, doy: Tensor) -> Tensor:
         """Sinusoidal encoding (T, d_hidden) of day-of-year values (T,)."""
@@ -124,13 +125,14 @@ class TemporalAttentionEncoder(nn.Module):
         w_score = self.score.weight.view(nh, dm)
         w_es = torch.cat([w_out, w_score @ w_out], 0)
         b_es = torch.cat([bias_out, w_score @ bias_out + bias_score], 0)
-        conv = self.project[0]
-        norm = self.project[1]
-        assert isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
-        assert norm.running_var is not None and norm.running_mean is not None
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        w_proj = conv.weight.view(conv.out_channels, dm) * scale.unsqueeze(1)
-        b_proj = norm.bias - norm.running_mean * scale
+        # project = conv, BatchNorm, ReLU: fold the BatchNorm (running statistics) into the conv.
+        w_conv, gamma, beta = self.project[0].weight, self.project[1].weight, self.project[1].bias
+        mean, var = self.project[1].running_mean, self.project[1].running_var
+        assert isinstance(w_conv, Tensor) and isinstance(gamma, Tensor) and isinstance(beta, Tensor)
+        assert isinstance(mean, Tensor) and isinstance(var, Tensor)
+        scale = gamma * torch.rsqrt(var + self.project_eps)
+        w_proj = w_conv.view(-1, dm) * scale.unsqueeze(1)
+        b_proj = beta - mean * scale
         w_stacked = self.stacked.weight.view(dm, t * c)
         rows = x.permute(0, 3, 4, 1, 2).reshape(n, t * c)
         mask = (valid.permute(0, 2, 3, 1).reshape(n, t, 1).to(x.dtype) - 1.0) * 1e4
