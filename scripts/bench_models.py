@@ -4,9 +4,9 @@
     .venv/bin/python scripts/bench_models.py [--out runs/bench] [--reuse tae_unet=runs/demo_synthetic]
 
 Both models see the same chips budget (epochs x chips per epoch x chip size, from the demo config)
-on the standard synthetic scene (seed 0); each uses its own recipe (the reference: Adam 5e-4,
-batch 4, plain cross-entropy, DN / band maximum; the default: AdamW one-cycle 5e-3, batch 8,
-weighted cross-entropy, date dropout and cloud augmentation). Prints one table:
+on the standard synthetic scene (seed 0); each uses its own recipe (the reference: its published
+one in reference_segnet.toml, Adam 5e-4, batch 4, plain cross-entropy, DN / band maximum, no cloud
+mask; the default: demo_synthetic.yaml, with cloud masking inside the bundle). Prints one table:
 
 - standard scene, held-out test blocks: OA, mIoU, pixel OA after parcel voting, parcel-level accuracy;
 - robustness scene (other seed, 30 % cloud cover on every date, phenology +10 days), whole scene;

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
@@ -12,7 +15,7 @@ from cropcube.errors import InputError
 from cropcube.rasdaman import validate
 from cropcube.rasdaman.classify import udf_query
 from cropcube.rasdaman.grid import AxisSubset
-from cropcube.rasdaman.rasql import import_rasdapy, update_query
+from cropcube.rasdaman.rasql import update_query
 
 INJECTIONS = [
     "cov) return 1; delete from x --",
@@ -101,5 +104,24 @@ def test_rasql_update_text_and_rasdapy_import() -> None:
     )
     with pytest.raises(InputError):
         update_query("crops", -1, 0, 1, 1)
-    db_connector, query_executor = import_rasdapy()  # works despite protobuf > 3.20 thanks to the env var
-    assert db_connector.__name__ == "DBConnector" and query_executor.__name__ == "QueryExecutor"
+    # A fresh interpreter: the workaround must work when rasdaman code is the first to load protobuf
+    # (in this test process other tests may have loaded protobuf's C implementation already).
+    code = (
+        "from cropcube.rasdaman.rasql import import_rasdapy; d, q = import_rasdapy(); "
+        "print(d.__name__, q.__name__)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["DBConnector", "QueryExecutor"]
+
+
+def test_rasdapy_import_after_protobuf_c_gives_a_clear_error() -> None:
+    code = (
+        "import google.protobuf.descriptor_pb2\n"
+        "from cropcube.errors import InputError\n"
+        "from cropcube.rasdaman.rasql import import_rasdapy\n"
+        "try:\n    import_rasdapy()\nexcept InputError as e:\n    print('clear error:', e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python" in out.stdout

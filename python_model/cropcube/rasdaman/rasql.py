@@ -29,8 +29,13 @@ PROTOBUF_ENV = "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
 def import_rasdapy() -> tuple[Any, Any]:
     """``(DBConnector, QueryExecutor)`` from rasdapy3, working around its protobuf pin.
 
+    The environment variable only takes effect if protobuf is not imported yet in this process;
+    when another library (onnx, grpc, ...) loaded protobuf's C implementation first, rasdapy3's
+    generated stubs fail and the error says how to start the process instead.
+
     Raises:
-        InputError: rasdapy3 is not installed (``pip install cropcube[rasdaman]``).
+        InputError: rasdapy3 is not installed (``pip install cropcube[rasdaman]``), or protobuf's C
+            implementation was loaded before it.
     """
     os.environ.setdefault(PROTOBUF_ENV, "python")
     try:
@@ -39,6 +44,12 @@ def import_rasdapy() -> tuple[Any, Any]:
     except ImportError as exc:
         raise InputError(
             "rasdapy3", f"cannot import it ({exc}); install with pip install 'cropcube[rasdaman]'"
+        ) from None
+    except TypeError as exc:  # protobuf >= 4 C/upb descriptors refuse rasdapy3's old generated code
+        raise InputError(
+            "rasdapy3",
+            f"its protobuf stubs need the pure-Python protobuf ({exc}); protobuf was already loaded "
+            f"in this process, so start it with {PROTOBUF_ENV}=python",
         ) from None
     return DBConnector, QueryExecutor
 

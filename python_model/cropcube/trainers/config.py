@@ -91,6 +91,7 @@ class OptimConfig:
         weight_decay: AdamW weight decay.
         loss: ``ce``, ``weighted_ce`` (inverse-sqrt class frequency) or ``focal``.
         focal_gamma: focusing parameter of the focal loss.
+        label_smoothing: cross-entropy label smoothing in [0, 1) (``ce``/``weighted_ce``).
         sampling: ``uniform`` or ``balanced`` (rare-class chips drawn more often).
         bf16: bf16 autocast in the forward pass (helps only on CPUs with bf16 units).
         threads: torch CPU threads (0 = torch's default).
@@ -103,6 +104,7 @@ class OptimConfig:
     weight_decay: float = 1e-4
     loss: str = "weighted_ce"
     focal_gamma: float = 2.0
+    label_smoothing: float = 0.0
     sampling: str = "uniform"
     bf16: bool = False
     threads: int = 0
@@ -163,6 +165,8 @@ class TrainConfig:
             obj = self.data if name == "chips_per_epoch" else self.train
             if getattr(obj, name) < 1:
                 raise InputError(f"{name}", "must be >= 1")
+        if not 0.0 <= self.train.label_smoothing < 1.0:
+            raise InputError("train.label_smoothing", f"{self.train.label_smoothing} is not in [0, 1)")
         if not self.train.lr > 0:
             raise InputError("train.lr", "must be positive")
 

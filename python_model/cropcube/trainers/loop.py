@@ -203,7 +203,9 @@ def train(
     sched = torch.optim.lr_scheduler.OneCycleLR(
         optim, max_lr=cfg.train.lr, total_steps=cfg.train.epochs * steps_per_epoch, pct_start=0.15
     )
-    loss_fn = SegmentationLoss(cfg.train.loss, class_weights(counts), cfg.train.focal_gamma)
+    loss_fn = SegmentationLoss(
+        cfg.train.loss, class_weights(counts), cfg.train.focal_gamma, cfg.train.label_smoothing
+    )
     weights = (
         chip_weights(scene.labels, windows, d.chip_size, k) if cfg.train.sampling == "balanced" else None
     )
@@ -348,6 +350,7 @@ def _summary(
         "chip_size": cfg.data.chip_size,
         "batch_size": cfg.train.batch_size,
         "loss": cfg.train.loss,
+        "label_smoothing": cfg.train.label_smoothing,
         "sampling": cfg.train.sampling,
         "augment": {
             "d4": cfg.augment.d4,

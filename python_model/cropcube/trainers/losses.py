@@ -32,12 +32,16 @@ class SegmentationLoss(nn.Module):
         kind: ``ce``, ``weighted_ce`` or ``focal``.
         weights: per-class weights (K,) for ``weighted_ce``.
         gamma: focal-loss focusing parameter.
+        label_smoothing: cross-entropy label smoothing (not used by ``focal``).
     """
 
-    def __init__(self, kind: str, weights: Tensor | None = None, gamma: float = 2.0) -> None:
+    def __init__(
+        self, kind: str, weights: Tensor | None = None, gamma: float = 2.0, label_smoothing: float = 0.0
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.gamma = gamma
+        self.label_smoothing = label_smoothing
         self.weights: Tensor | None = weights if kind == "weighted_ce" else None
 
     def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
@@ -52,4 +56,6 @@ class SegmentationLoss(nn.Module):
             t = target.clamp(min=0).unsqueeze(1)
             logpt = logp.gather(1, t).squeeze(1)[keep]
             return (-((1 - logpt.exp()) ** self.gamma) * logpt).mean()
-        return F.cross_entropy(logits, target, weight=self.weights, ignore_index=IGNORE)
+        return F.cross_entropy(
+            logits, target, weight=self.weights, ignore_index=IGNORE, label_smoothing=self.label_smoothing
+        )

@@ -71,12 +71,13 @@ class TemporalAttentionEncoder(nn.Module):
         self.embed_out = nn.Conv2d(d_hidden, d_model, 1)
         self.score = nn.Conv2d(d_model, n_heads, 1)  # master query . key, folded into one linear map
         self.stacked = nn.Conv2d(n_dates * n_bands, d_model, 1)
+        project_norm = nn.BatchNorm2d(out_channels)
         self.project = nn.Sequential(
             nn.Conv2d(d_model, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels),
+            project_norm,
             nn.ReLU(inplace=True),
         )
-        self.project_eps = 1e-5  # the BatchNorm2d default used just above, for forward_rows
+        self.project_eps = float(project_norm.eps)  # for forward_rows' BatchNorm folding
 
     def doy_encoding(self, doy: Tensor) -> Tensor:
         """Sinusoidal encoding (T, d_hidden) of day-of-year values (T,)."""
