@@ -90,6 +90,11 @@ def test_parcel_voting_gives_one_class_per_parcel(synthetic_scene, bundle_path, 
     uniform = sum(len(np.unique(voted[ids == p])) == 1 for p in parcels)
     # Rasterisation of the GeoPackage can differ from the scene's own id raster on edge pixels.
     assert uniform / len(parcels) >= 0.9
+    # Ditches and roads (no parcel in the register) are "no parcel", not a guessed crop.
+    outside = ids == 0
+    assert outside.sum() > 100
+    assert float((voted[outside] == 0).mean()) >= 0.95
+    assert float((voted[~outside] > 0).mean()) >= 0.95
     assert not (tmp_path / "voted.png").exists()
 
 

@@ -189,7 +189,7 @@ def classify_file(
         output: the class-map file to write.
         model: bundle path (see :class:`Classifier`).
         parcels: BRP GeoPackage; when given, every parcel gets the class with the highest mean
-            probability over its pixels.
+            probability over its pixels, and pixels outside every parcel get 0 ("no parcel").
         confidence: also write the confidence map.
         quicklook: also write the PNG quicklook with a legend.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -257,7 +257,7 @@ def classify_file(
         with rasterio.Env(**_GDAL_ENV), rasterio.open(cube) as src:
             counts = run.classify(src, list(info.band_indexes), state_path, resume_key, checkpoint_seconds)
             if voter is not None and ids is not None:
-                counts = _apply_votes(work, voter, ids, blocks)
+                counts = _apply_votes(work, voter, ids, blocks, work_conf if confidence else None)
         with rasterio.Env(**_GDAL_ENV):
             _to_cog(work, output)
             if confidence:
@@ -328,14 +328,25 @@ def _describe(dst: Any, clf: Classifier, description: str, palette: bool = True)
 
 
 def _apply_votes(
-    work: Path, voter: Any, ids: npt.NDArray[np.int32], blocks: list[Tile]
+    work: Path, voter: Any, ids: npt.NDArray[np.int32], blocks: list[Tile], work_conf: Path | None
 ) -> npt.NDArray[np.int64]:
+    """Give each parcel its voted class; pixels outside every parcel become 0 ("no parcel")."""
     counts = np.zeros(256, dtype=np.int64)
-    with rasterio.open(work, "r+") as ds:
+    with (
+        rasterio.open(work, "r+") as ds,
+        rasterio.open(work_conf, "r+") if work_conf else _nullwriter() as cds,
+    ):
         for b in blocks:
             w = _window(b.core_rows, b.core_cols)
-            voted = voter.apply(ds.read(1, window=w), ids[slice(*b.core_rows), slice(*b.core_cols)])
+            block_ids = ids[slice(*b.core_rows), slice(*b.core_cols)]
+            voted = voter.apply(ds.read(1, window=w), block_ids)
+            outside = block_ids == 0
+            voted[outside] = 0
             ds.write(voted, 1, window=w)
+            if cds is not None:
+                conf = cds.read(1, window=w)
+                conf[outside] = 0
+                cds.write(conf, 1, window=w)
             counts += np.bincount(voted.ravel(), minlength=256)
     return counts
 
