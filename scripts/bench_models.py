@@ -117,12 +117,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", default="reference_segnet,tae_unet")
     ap.add_argument("--ablation", action="store_true", help="run the class-imbalance ablation instead")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs for both models (default: the demo's)")
     args = ap.parse_args()
     if args.ablation:
         ablation(args.out)
         return
     reuse = dict(r.split("=", 1) for r in args.reuse)
     base = load_config(CONFIGS / "demo_synthetic.yaml")
+    if args.epochs is not None:
+        base.train.epochs = args.epochs
     configs = {"tae_unet": base, "reference_segnet": load_config(CONFIGS / "reference_segnet.toml")}
     robust = _scene(
         SceneConfig(seed=1, height=512, width=512, cloud_fraction=0.3, phenology_shift_days=10.0),

@@ -12,7 +12,7 @@ from cropcube.trainers.config import config_from_dict
 from cropcube.trainers.losses import SegmentationLoss
 
 
-def test_label_smoothing_matches_the_smoothed_target_cross_entropy():
+def test_label_smoothing_matches_the_smoothed_target_cross_entropy() -> None:
     torch.manual_seed(0)
     logits = torch.randn(2, 5, 4, 4)
     labels = torch.randint(0, 6, (2, 4, 4))  # 0 = unlabelled, 1..5 = classes
@@ -28,7 +28,7 @@ def test_label_smoothing_matches_the_smoothed_target_cross_entropy():
     assert float(plain) != pytest.approx(float(loss))
 
 
-def test_label_smoothing_out_of_range_is_named():
+def test_label_smoothing_out_of_range_is_named() -> None:
     base = {"data": {"synthetic": {"seed": 0, "height": 64, "width": 64}}}
     with pytest.raises(InputError, match=r"train\.label_smoothing"):
         config_from_dict({**base, "train": {"label_smoothing": 1.0}})
