@@ -96,7 +96,7 @@ class ClassifySummary:
         if self.parcels is not None:
             lines.append(f"parcel voting over {self.parcels} parcels")
         total = max(sum(self.class_counts.values()), 1)
-        lines.append(f"nodata pixels: {self.nodata_pixels}")
+        lines.append(f"class 0 pixels (no data, or outside every parcel): {self.nodata_pixels}")
         for idx, n in sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]:
             name = names[idx] if names and idx < len(names) else ""
             lines.append(f"  {idx:3d} {name:<32} {n:>12d} px {100 * n / total:5.1f} %")
