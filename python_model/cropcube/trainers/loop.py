@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from cropcube.bundle import InferenceModule, cloud_masking, halo_for
+from cropcube.bundle import InferenceModule, halo_for
+from cropcube.bundle.export import build_wrapper
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import (
@@ -75,17 +76,7 @@ def build_inference_module(
 ) -> InferenceModule:
     """The network wrapped with the cube's normalisation: raw DN in, logits out."""
     net = build_model(name, n_dates=spec.n_dates, n_bands=spec.n_bands, n_classes=num_classes, **options)
-    return InferenceModule(
-        net,
-        spec.n_dates,
-        spec.n_bands,
-        normalisation["mean"],
-        normalisation["std"],
-        [float(v) for v in spec.day_of_year()],
-        dn_scale=spec.dn_scale,
-        nodata=float(spec.nodata),
-        **cloud_masking(spec, normalisation),
-    )
+    return build_wrapper(net, spec, normalisation)
 
 
 def region_metrics(
