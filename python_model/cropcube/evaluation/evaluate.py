@@ -88,17 +88,23 @@ def evaluate_bundle(
         "pixel": pixel.summary(),
     }
     title = f"{meta.model_name} on {Path(cube_path).name}"
-    write_confusion_csv(pixel.confusion, meta.classes, out / "confusion.csv")
-    write_confusion_png(pixel.confusion, meta.classes, out / "confusion.png", title)
-    write_geotiff(
-        out / "prediction.tif",
-        pred,
-        scene.transform,
-        scene.crs,
-        nodata=0,
-        colormap=meta.classes.palette(),
-        cog=False,
-    )
+
+    def write_maps(
+        suffix: str, cm: npt.NDArray[np.int64], prediction: npt.NDArray[np.uint8], caption: str
+    ) -> None:
+        write_confusion_csv(cm, meta.classes, out / f"confusion{suffix}.csv")
+        write_confusion_png(cm, meta.classes, out / f"confusion{suffix}.png", caption)
+        write_geotiff(
+            out / f"prediction{suffix}.tif",
+            prediction,
+            scene.transform,
+            scene.crs,
+            nodata=0,
+            colormap=meta.classes.palette(),
+            cog=False,
+        )
+
+    write_maps("", pixel.confusion, pred, title)
     if scene.parcel_ids is not None:
         voter = ParcelVoter(k)
         voter.add(probs, scene.parcel_ids)
@@ -106,19 +112,7 @@ def evaluate_bundle(
         vm = segmentation_metrics(scene.labels, voted, k)
         n, acc = parcel_accuracy(voter.result(), parcel_truth(scene.parcel_ids, scene.labels))
         report["parcel"] = {"voted_pixel": vm.summary(), "parcels": n, "parcel_accuracy": acc}
-        write_confusion_csv(vm.confusion, meta.classes, out / "confusion_voted.csv")
-        write_confusion_png(
-            vm.confusion, meta.classes, out / "confusion_voted.png", title + " (parcel voting)"
-        )
-        write_geotiff(
-            out / "prediction_voted.tif",
-            voted,
-            scene.transform,
-            scene.crs,
-            nodata=0,
-            colormap=meta.classes.palette(),
-            cog=False,
-        )
+        write_maps("_voted", vm.confusion, voted, title + " (parcel voting)")
     write_json(report, out / "report.json")
     with atomic_output(out / "report.md") as tmp:
         tmp.write_text(markdown_report(report, meta.classes), encoding="utf-8")
