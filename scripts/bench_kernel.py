@@ -217,7 +217,7 @@ def _default_bundles(tmp: Path, model: str | None) -> tuple[Path, Path, str]:
     from cropcube.bundle.export import export_bundle
     from cropcube.classes import load_class_table
     from cropcube.cube_spec import REFERENCE_2018_SPEC
-    from cropcube.models import build_model, default_bundle_path
+    from cropcube.models import DEFAULT_MODEL, build_model, default_bundle_path
 
     norm = {"kind": "standardize", "mean": [0.05, 0.07, 0.06, 0.25] * 7, "std": [0.03, 0.03, 0.04, 0.1] * 7}
 
@@ -243,8 +243,8 @@ def _default_bundles(tmp: Path, model: str | None) -> tuple[Path, Path, str]:
         chosen, what = default_bundle_path(), "shipped demo bundle"
     else:
         chosen, what = (
-            make("tae_unet"),
-            "default architecture tae_unet, random weights (demo bundle not shipped)",
+            make(DEFAULT_MODEL),
+            f"default architecture {DEFAULT_MODEL}, random weights (demo bundle not shipped)",
         )
     return chosen, make("reference_segnet"), what
 

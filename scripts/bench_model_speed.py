@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""CPU speed of the default model (tae_unet): reference SegNet vs the default vs candidates, side by side.
+"""CPU speed of the models: reference SegNet vs the default (tae_fpn) vs tae_unet variants, side by side.
 
     nice .venv/bin/python scripts/bench_model_speed.py [--threads 2] [--sizes 512 1024] [--rounds 3]
 
@@ -60,8 +60,9 @@ def _tae(fast: bool = True, **options: object) -> Callable[[], nn.Module]:
 
 VARIANTS = [
     Variant("reference_segnet", lambda: build_model("reference_segnet")),
+    Variant("tae_fpn (default)", lambda: build_model("tae_fpn"), retrain=True),
     Variant("tae_unet plain (before)", _tae(fast=False)),
-    Variant("tae_unet (default, fast path)", _tae()),
+    Variant("tae_unet (fast path)", _tae()),
     Variant("tae_unet +freeze", _tae(), freeze=True),
     Variant("tae_unet w(16,48,96) +freeze", _tae(widths=(16, 48, 96)), freeze=True, retrain=True),
     Variant(

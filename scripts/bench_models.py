@@ -1,14 +1,17 @@
 #!/usr/bin/env python
 """Reference SegNet vs the default model on synthetic scenes, with an equal training budget.
 
-    .venv/bin/python scripts/bench_models.py [--out runs/bench] [--reuse tae_unet=runs/demo_synthetic]
+    .venv/bin/python scripts/bench_models.py [--out runs/bench] [--reuse tae_fpn=runs/demo_synthetic]
 
-Both models see the same chips budget (epochs x chips per epoch x chip size, from the demo config)
+Every model sees the same chips budget (epochs x chips per epoch x chip size, from the demo config)
 on the standard synthetic scene (seed 0); each uses its own recipe (the reference: its published
 one in reference_segnet.toml, Adam 5e-4, batch 4, plain cross-entropy, DN / band maximum, no cloud
-mask; the default: demo_synthetic.yaml, with cloud masking inside the bundle). Prints one table:
+mask; the default tae_fpn: demo_synthetic.yaml; the previous default tae_unet:
+tae_unet_synthetic.yaml; both with cloud masking inside the bundle). Prints one table:
 
 - standard scene, held-out test blocks: OA, mIoU, pixel OA after parcel voting, parcel-level accuracy;
+- independent scene (seed 3, 1024 x 1024, never trained on, 1148 parcels against the test blocks'
+  203): the same scores with less sampling noise;
 - robustness scene (other seed, 30 % cloud cover on every date, phenology +10 days), whole scene;
 - training time, CPU inference px/s (same thread count, scripted bundle, 256x256 tiles), parameters,
   FLOP/px; and the ratios default / reference.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -34,6 +39,7 @@ from cropcube.classes import load_class_table
 from cropcube.datasets import SceneData
 from cropcube.evaluation import classes_from_probabilities, predict_probabilities, segmentation_metrics
 from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
+from cropcube.models import DEFAULT_MODEL
 from cropcube.synthetic import SceneConfig, generate_scene
 from cropcube.trainers import load_config, train
 from cropcube.trainers.export import export_result
@@ -115,10 +121,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/bench"))
     ap.add_argument("--reuse", action="append", default=[], help="MODEL=RUN_DIR of a finished run to reuse")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--models", default="reference_segnet,tae_unet")
+    ap.add_argument("--models", default=f"reference_segnet,{DEFAULT_MODEL},tae_unet")
     ap.add_argument("--ablation", action="store_true", help="run the class-imbalance ablation instead")
     ap.add_argument("--epochs", type=int, default=None, help="epochs for both models (default: the demo's)")
+    ap.add_argument("--speed-of", default=None, help=argparse.SUPPRESS)  # JSON {name: bundle}
     args = ap.parse_args()
+    if args.speed_of:
+        bundle_paths = {n: Path(p) for n, p in json.loads(args.speed_of).items()}
+        print(json.dumps(_px_per_s(bundle_paths, args.threads)))
+        return
     if args.ablation:
         ablation(args.out)
         return
@@ -126,7 +137,12 @@ def main() -> None:
     base = load_config(CONFIGS / "demo_synthetic.yaml")
     if args.epochs is not None:
         base.train.epochs = args.epochs
-    configs = {"tae_unet": base, "reference_segnet": load_config(CONFIGS / "reference_segnet.toml")}
+    configs = {
+        DEFAULT_MODEL: base,
+        "tae_unet": load_config(CONFIGS / "tae_unet_synthetic.yaml"),
+        "reference_segnet": load_config(CONFIGS / "reference_segnet.toml"),
+    }
+    independent = _scene(SceneConfig(seed=3, height=1024, width=1024), "independent (seed 3)")
     robust = _scene(
         SceneConfig(seed=1, height=512, width=512, cloud_fraction=0.3, phenology_shift_days=10.0),
         "robustness (seed 1, 30 % clouds, phenology +10 d)",
@@ -151,6 +167,7 @@ def main() -> None:
             "std_miou": test["pixel"].miou,
             "std_voted_oa": test["voted"].overall_accuracy,
             "std_parcel_acc": test["parcel_accuracy"],
+            **{f"ind_{k}": v for k, v in _score_scene(bundle, independent).items()},
             **{f"rob_{k}": v for k, v in _score_scene(bundle, robust).items()},
             "train_s": result.summary["train_seconds"],
             "params": meta.parameters,
@@ -158,13 +175,29 @@ def main() -> None:
         }
         bundles[name] = bundle
         print(name, json.dumps(rows[name]), flush=True)
-    for name, pps in _px_per_s(bundles, args.threads).items():
+    # In a fresh process: after training in this one, the same forward ran 2-6x slower (allocator
+    # and thread-pool state), which would bias the comparison.
+    speed = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--speed-of",
+            json.dumps({n: str(p) for n, p in bundles.items()}),
+            "--threads",
+            str(args.threads),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    for name, pps in json.loads(speed.stdout.strip().splitlines()[-1]).items():
         rows[name]["px_per_s"] = pps
     (args.out / "bench.json").write_text(json.dumps(rows, indent=2))
     keys = list(next(iter(rows.values())))
     names = list(rows)
-    print("\n| metric | " + " | ".join(names) + (" | default / reference |" if len(names) == 2 else " |"))
-    print("|---" * (len(names) + 1 + (len(names) == 2)) + "|")
+    with_ratio = DEFAULT_MODEL in rows and "reference_segnet" in rows
+    print("\n| metric | " + " | ".join(names) + (" | default / reference |" if with_ratio else " |"))
+    print("|---" * (len(names) + 1 + with_ratio) + "|")
     for k in keys:
         vals = [rows[n][k] for n in names]
         cells = [
@@ -172,8 +205,8 @@ def main() -> None:
             for v in vals
         ]
         ratio = ""
-        if len(names) == 2 and rows[names[0]][k]:
-            ratio = f" | {rows['tae_unet'][k] / rows['reference_segnet'][k]:.2f}"
+        if with_ratio and rows["reference_segnet"][k]:
+            ratio = f" | {rows[DEFAULT_MODEL][k] / rows['reference_segnet'][k]:.2f}"
         print(f"| {k} | " + " | ".join(cells) + ratio + " |")
     print(
         f"\nmachine: {torch.get_num_threads()} threads, torch {torch.__version__}; "

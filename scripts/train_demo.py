@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/train_demo.py [--out-dir runs/demo_synthetic] [--no-resume]
 
-Trains the default model (tae_unet) on the synthetic scene of
+Trains the default model (tae_fpn) on the synthetic scene of
 python_model/cropcube/resources/configs/demo_synthetic.yaml and exports it, with its model card, to
 python_model/cropcube/resources/models/cropcube_default_synthetic.pt (.md). The run resumes from its
 checkpoint when interrupted.

@@ -19,8 +19,11 @@ def _inputs(
     return x, valid, doy
 
 
-def test_registry_lists_both_and_rejects_unknown():
-    assert {"reference_segnet", "tae_unet"} <= set(list_models())
+ALL = ["reference_segnet", "tae_unet", "tae_fpn"]
+
+
+def test_registry_lists_all_and_rejects_unknown():
+    assert set(ALL) <= set(list_models())
     with pytest.raises(InputError, match="not one of"):
         build_model("segformer")
     with pytest.raises(InputError, match="options"):
@@ -32,7 +35,7 @@ def test_reference_has_the_published_parameter_count():
     assert sum(p.numel() for p in net.parameters() if p.requires_grad) == 1_501_709
 
 
-@pytest.mark.parametrize("name", ["reference_segnet", "tae_unet"])
+@pytest.mark.parametrize("name", ALL)
 def test_output_shape_and_scripted_equals_eager(name):
     torch.manual_seed(0)
     net = build_model(name).eval()
@@ -44,23 +47,35 @@ def test_output_shape_and_scripted_equals_eager(name):
     torch.testing.assert_close(scripted, out)
 
 
-@pytest.mark.parametrize("name", ["reference_segnet", "tae_unet"])
-def test_declared_receptive_field_bounds_the_real_one(name):
-    """Gradient of one output pixel reaches at most receptive_field // 2 pixels away, and nearly that far."""
+@pytest.mark.parametrize(
+    ("name", "options", "factor"),
+    [
+        ("reference_segnet", {}, 4),
+        ("tae_unet", {}, 4),
+        ("tae_fpn", {}, 8),
+        ("tae_fpn", {"widths": (8, 8, 8)}, 4),
+        ("tae_fpn", {"widths": (8, 8, 8, 8, 8)}, 16),
+    ],
+)
+def test_declared_receptive_field_bounds_the_real_one(name, options, factor):
+    """Over every output position modulo the downsampling factor (strided convolutions reach further
+    on one side), the gradient of one output pixel reaches at most receptive_field // 2 pixels away,
+    and exactly that far at some position: the declared field is tight, not a loose upper bound."""
     torch.manual_seed(1)
-    net = build_model(name).eval()
-    size = 64
+    net = build_model(name, **options).eval()
+    assert net.downsampling_factor == factor
+    half = net.receptive_field // 2
+    size = -(-(2 * half + 4 * factor) // factor) * factor
     x, valid, doy = _inputs(1, size, size)
     x.requires_grad_(True)
-    c = size // 2
-    net(x, valid, doy)[0, :, c, c].sum().backward()
-    assert x.grad is not None
-    reach = torch.nonzero(x.grad.abs().sum(dim=(0, 1, 2)))
-    extent = int(max((reach - c).abs().max(), 0))
-    half = net.receptive_field // 2
-    assert extent <= half
-    assert extent >= half - 4  # the declared field is tight, not a loose upper bound
-    assert net.downsampling_factor == 4
+    out = net(x, valid, doy)
+    reach = 0
+    for c in range(size // 2 - factor // 2, size // 2 + factor - factor // 2):
+        (grad,) = torch.autograd.grad(out[0, :, c, c].sum(), x, retain_graph=True)
+        hit = torch.nonzero(grad.abs().sum(dim=(0, 1, 2)))
+        reach = max(reach, int((hit - c).abs().max()))
+    assert reach <= half
+    assert reach >= half - 1
 
 
 def test_tae_unet_attention_ignores_invalid_dates_and_never_gives_nan():

@@ -18,7 +18,7 @@ from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
 from cropcube.evaluation import classes_from_probabilities, predict_probabilities
-from cropcube.models import build_model
+from cropcube.models import DEFAULT_MODEL, build_model
 from cropcube.trainers import load_checkpoint
 
 SUMMARY = {"data": "unit test", "synthetic": True, "train_pixels_per_class": {"1": 10}}
@@ -38,7 +38,7 @@ def _export(tmp_path: Path, name: str, spec: CubeSpec, **kw) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["tae_unet", "reference_segnet"])
+@pytest.mark.parametrize("name", ["tae_fpn", "tae_unet", "reference_segnet"])
 def test_bundle_matches_eager_on_random_and_real_input(tmp_path, flanders_paths, name):
     cube, spec = _real_cube(flanders_paths)
     real = torch.from_numpy(cube.astype(np.float32))[None]
@@ -70,7 +70,7 @@ def test_metadata_is_complete_and_card_is_written(tae_bundle, flanders_paths):
     assert meta.model_name == "tae_unet" and meta.model_version == "test"
     assert meta.spec == spec and meta.spec.bands == ("B02", "B03", "B04", "B08")
     assert meta.classes.num_classes == 76
-    assert (meta.receptive_field, meta.downsampling_factor, meta.halo) == (44, 4, 24)
+    assert (meta.receptive_field, meta.downsampling_factor, meta.halo) == (47, 4, 24)
     assert meta.normalisation["mean"] == [0.1] * 28
     assert meta.parameters == sum(p.numel() for p in build_model("tae_unet").parameters())
     assert 1e5 < meta.flops_per_pixel < 5e5
@@ -80,7 +80,7 @@ def test_metadata_is_complete_and_card_is_written(tae_bundle, flanders_paths):
         raw = json.loads(zf.read(next(n for n in zf.namelist() if n.endswith("cropcube/metadata.json"))))
     assert raw["input"]["dn_scale"] == 1e-4 and raw["input"]["nodata"] == 0
     card = path.with_suffix(".md").read_text()
-    assert "SYNTHETIC-TRAINED" in card and "Receptive field 44 px" in card and "Intended use" in card
+    assert "SYNTHETIC-TRAINED" in card and "Receptive field 47 px" in card and "Intended use" in card
 
 
 def test_bad_inputs_give_clear_errors(tmp_path, tae_bundle, flanders_paths):
@@ -142,8 +142,8 @@ def test_default_model_exports_to_onnx(tmp_path):
     from cropcube.cube_spec import REFERENCE_2018_SPEC
 
     norm = {"mean": [0.1] * 28, "std": [0.05] * 28}
-    wrapper = build_wrapper(build_model("tae_unet"), REFERENCE_2018_SPEC, norm).eval()
-    out = tmp_path / "tae_unet.onnx"
+    wrapper = build_wrapper(build_model(DEFAULT_MODEL), REFERENCE_2018_SPEC, norm).eval()
+    out = tmp_path / f"{DEFAULT_MODEL}.onnx"
     torch.onnx.export(wrapper, (torch.randint(1, 9000, (1, 28, 32, 32)).float(),), str(out), dynamo=True)
     model = onnx.load(str(out))
     onnx.checker.check_model(model)

@@ -49,5 +49,3 @@ def scene(tmp_path: Path) -> Scene:
     )
     labels_path = write_geotiff(tmp_path / "labels.tif", labels, GRID.transform, GRID.crs, cog=False)
     return Scene(cube_path, labels_path, cube, labels)
-
-

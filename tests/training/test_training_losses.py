@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from cropcube.errors import InputError
 from cropcube.trainers.config import config_from_dict
-from cropcube.trainers.losses import SegmentationLoss
+from cropcube.trainers.losses import SegmentationLoss, class_weights
 
 
 def test_label_smoothing_matches_the_smoothed_target_cross_entropy() -> None:
@@ -34,3 +35,16 @@ def test_label_smoothing_out_of_range_is_named() -> None:
         config_from_dict({**base, "train": {"label_smoothing": 1.0}})
     cfg = config_from_dict({**base, "train": {"label_smoothing": 0.1}})
     assert cfg.train.label_smoothing == 0.1
+
+
+def test_class_weights_follow_the_power_and_average_one_over_training_pixels() -> None:
+    counts = np.array([999, 400, 100, 0, 25])  # index 0 = unlabelled, ignored; class 3 absent
+    for power, ratio in ((0.5, 2.0), (1.0, 4.0)):
+        w = class_weights(counts, power).numpy()
+        assert w[2] == 0.0  # a class absent from training gets no weight
+        assert w[1] / w[0] == pytest.approx(ratio)  # 4x rarer class -> 4 ** power heavier
+        assert w[3] / w[1] == pytest.approx(ratio)
+        assert (w * counts[1:]).sum() / counts[1:].sum() == pytest.approx(1.0)
+    base = {"data": {"synthetic": {"seed": 0, "height": 64, "width": 64}}}
+    with pytest.raises(InputError, match=r"train\.class_weight_power"):
+        config_from_dict({**base, "train": {"class_weight_power": -1}})

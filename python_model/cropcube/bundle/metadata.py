@@ -23,7 +23,7 @@ class BundleMetadata:
     """Typed view of the metadata JSON.
 
     Attributes:
-        model_name: architecture name (e.g. ``"tae_unet"``).
+        model_name: architecture name (e.g. ``"tae_fpn"``).
         model_version: version of the trained weights (free text, e.g. ``"0.1.0-synthetic"``).
         spec: cube layout the model expects.
         classes: class table (index 1..K).

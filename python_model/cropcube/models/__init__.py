@@ -16,14 +16,16 @@ from torch import nn
 
 from cropcube.errors import InputError
 from cropcube.models.reference_segnet import ReferenceSegNet
+from cropcube.models.tae_fpn import TaeFPN
 from cropcube.models.tae_unet import TaeUNet
 
-DEFAULT_MODEL = "tae_unet"
+DEFAULT_MODEL = "tae_fpn"
 DEFAULT_BUNDLE_NAME = "cropcube_default_synthetic.pt"
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "reference_segnet": ReferenceSegNet,
     "tae_unet": TaeUNet,
+    "tae_fpn": TaeFPN,
 }
 
 
@@ -55,4 +57,12 @@ def default_bundle_path() -> Path:
     return Path(str(resources.files("cropcube").joinpath(f"resources/models/{DEFAULT_BUNDLE_NAME}")))
 
 
-__all__ = ["DEFAULT_MODEL", "ReferenceSegNet", "TaeUNet", "build_model", "default_bundle_path", "list_models"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ReferenceSegNet",
+    "TaeFPN",
+    "TaeUNet",
+    "build_model",
+    "default_bundle_path",
+    "list_models",
+]

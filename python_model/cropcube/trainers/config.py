@@ -67,7 +67,7 @@ class ModelConfig:
             masked like a missing date (0 = off); default 0.2, and 0 for reference_segnet (as published).
     """
 
-    name: str = "tae_unet"
+    name: str = "tae_fpn"
     options: dict[str, Any] = field(default_factory=dict)
     normalisation: str | None = None
     version: str = "0.1.0"
@@ -89,7 +89,9 @@ class OptimConfig:
         batch_size: chips per step.
         lr: Adam learning rate.
         weight_decay: AdamW weight decay.
-        loss: ``ce``, ``weighted_ce`` (inverse-sqrt class frequency) or ``focal``.
+        loss: ``ce``, ``weighted_ce`` (inverse class frequency to ``class_weight_power``) or ``focal``.
+        class_weight_power: exponent of the inverse class frequency in ``weighted_ce`` (0.5 = inverse
+            square root, 1 = fully balanced).
         focal_gamma: focusing parameter of the focal loss.
         label_smoothing: cross-entropy label smoothing in [0, 1) (``ce``/``weighted_ce``).
         sampling: ``uniform`` or ``balanced`` (rare-class chips drawn more often).
@@ -103,6 +105,7 @@ class OptimConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     loss: str = "weighted_ce"
+    class_weight_power: float = 0.5
     focal_gamma: float = 2.0
     label_smoothing: float = 0.0
     sampling: str = "uniform"
@@ -165,6 +168,8 @@ class TrainConfig:
             obj = self.data if name == "chips_per_epoch" else self.train
             if getattr(obj, name) < 1:
                 raise InputError(f"{name}", "must be >= 1")
+        if not 0.0 <= self.train.class_weight_power <= 2.0:
+            raise InputError("train.class_weight_power", f"{self.train.class_weight_power} is not in [0, 2]")
         if not 0.0 <= self.train.label_smoothing < 1.0:
             raise InputError("train.label_smoothing", f"{self.train.label_smoothing} is not in [0, 1)")
         if not self.train.lr > 0:

@@ -195,7 +195,10 @@ def train(
         optim, max_lr=cfg.train.lr, total_steps=cfg.train.epochs * steps_per_epoch, pct_start=0.15
     )
     loss_fn = SegmentationLoss(
-        cfg.train.loss, class_weights(counts), cfg.train.focal_gamma, cfg.train.label_smoothing
+        cfg.train.loss,
+        class_weights(counts, cfg.train.class_weight_power),
+        cfg.train.focal_gamma,
+        cfg.train.label_smoothing,
     )
     weights = (
         chip_weights(scene.labels, windows, d.chip_size, k) if cfg.train.sampling == "balanced" else None

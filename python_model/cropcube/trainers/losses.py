@@ -11,14 +11,16 @@ from torch import Tensor, nn
 IGNORE = -1
 
 
-def class_weights(pixel_counts: npt.NDArray[np.int64]) -> Tensor:
-    """Inverse-square-root frequency weights (K,) for counts (K + 1,) indexed by class (0 ignored).
+def class_weights(pixel_counts: npt.NDArray[np.int64], power: float = 0.5) -> Tensor:
+    """Inverse-frequency weights ``count ** -power`` (K,) for counts (K + 1,) indexed by class (0 ignored).
+
+    ``power`` 0.5 (inverse square root, the default) softens the imbalance; 1 equalises the classes.
 
     Classes absent from training get weight 0 (they never occur as targets anyway); weights are
     scaled so that the average weight over training pixels is 1.
     """
     counts = pixel_counts[1:].astype(np.float64)
-    w = np.divide(1.0, np.sqrt(counts), out=np.zeros_like(counts), where=counts > 0)
+    w = np.divide(1.0, counts**power, out=np.zeros_like(counts), where=counts > 0)
     total = (w * counts).sum()
     if total > 0:
         w *= counts.sum() / total

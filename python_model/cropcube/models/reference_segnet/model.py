@@ -36,8 +36,10 @@ class ReferenceSegNet(nn.Module):
     """
 
     # Theoretical receptive field (pixels, full width): 2 convs (5), pool (6), 2 convs at stride 2 (14),
-    # pool (16), 2 convs at stride 4 (32), unpool, 2 convs at stride 2 (40), unpool, 3 convs (46).
-    receptive_field: int = 46
+    # pool (16), 2 convs at stride 4 (32), unpool, 2 convs at stride 2 (40), unpool, 3 convs (46) for a
+    # centred window; pooling makes it lean one way at some positions: the largest one-sided reach is
+    # 24 px (tests/models), so the full width is 2 * 24 + 1.
+    receptive_field: int = 49
     downsampling_factor: int = 4
 
     def __init__(self, n_dates: int = 7, n_bands: int = 4, n_classes: int = 76) -> None:

@@ -11,7 +11,10 @@ Widths were chosen by measurement: the temporal encoder is memory-bound on CPU, 
 embedding with 8 heads keeps the whole model faster per pixel than the reference at a quarter of
 its FLOPs.
 
-Geometry for tiling: ``downsampling_factor = 4`` (two 2x2 poolings); ``receptive_field = 44`` px:
+Geometry for tiling: ``downsampling_factor = 4`` (two 2x2 poolings); ``receptive_field = 47`` px,
+twice the largest one-sided reach (23 px, measured at every position modulo 4 in tests/models) plus
+one. The layer-by-layer count gives 44 for a centred window; 2x2 poolings and transposed
+convolutions make the window lean one way at some positions:
 level 0: two 3x3 convs (5), pool (6), level 1: two 3x3 convs at stride 2 (14), pool (16), bottom:
 two 3x3 convs at stride 4 (32), transposed 2x2 convs add nothing, decoder level 1: two 3x3 convs at
 stride 2 (40), decoder level 0: two 3x3 convs (44); the temporal encoder and the head are per pixel.
@@ -162,7 +165,7 @@ class TaeUNet(nn.Module):
         n_heads: temporal attention heads.
     """
 
-    receptive_field: int = 44
+    receptive_field: int = 47
     downsampling_factor: int = 4
 
     def __init__(
