@@ -73,3 +73,31 @@ def test_d4_moves_labels_with_pixels_and_dropout_blanks_whole_dates():
             assert torch.equal(band, torch.zeros_like(band)) or torch.equal(
                 band, ya[i].float().expand(4, h, h) * 100
             )
+
+
+def test_gain_scales_each_chip_date_band_by_one_factor_and_keeps_nodata():
+    b, t, h = 8, 7, 6
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(b, 4 * t, h, h, generator=gen) * 3000 + 100
+    x[:, :, 0, 0] = 0  # a nodata pixel
+    y = torch.randint(1, 50, (b, h, h), generator=gen)
+    cfg = AugmentConfig(d4=False, date_dropout=0.0, cloud=0.0, gain=0.1)
+    xa, ya = augment_batch(x, y, cfg, torch.Generator().manual_seed(2))
+    assert torch.equal(ya, y)
+    ratio = xa[:, :, 1:, 1:] / x[:, :, 1:, 1:]
+    per_channel = ratio.flatten(2)
+    torch.testing.assert_close(per_channel, per_channel[:, :, :1].expand_as(per_channel))  # one factor each
+    factors = per_channel[:, :, 0].log()
+    assert 0.05 < float(factors.std()) < 0.2 and not torch.allclose(factors, factors[0, 0])
+    assert torch.equal(xa[:, :, 0, 0], torch.zeros(b, 4 * t))  # nodata stays nodata
+    again, _ = augment_batch(x, y, cfg, torch.Generator().manual_seed(2))
+    assert torch.equal(again, xa)  # reproducible from the generator
+
+
+@pytest.mark.parametrize("name", ["date_dropout", "cloud", "gain"])
+def test_augment_settings_out_of_range_are_named(name):
+    from cropcube.trainers.config import config_from_dict
+
+    base = {"data": {"synthetic": {"seed": 0, "height": 64, "width": 64}}}
+    with pytest.raises(InputError, match=rf"augment\.{name}"):
+        config_from_dict({**base, "augment": {name: 1.5}})

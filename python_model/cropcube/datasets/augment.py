@@ -1,4 +1,4 @@
-"""Batch augmentation on raw DN chips: D4 symmetries, whole-date dropout and synthetic cloud blobs.
+"""Batch augmentation on raw DN chips: D4 symmetries, whole-date dropout, cloud blobs, band gains.
 
 Augmenting raw DN (before the model's own normalisation) means a dropped date looks exactly like a
 cloud-masked/nodata date at inference time (all bands 0), which the model learns to ignore.
@@ -21,12 +21,16 @@ class AugmentConfig:
         date_dropout: probability that a date of a chip is set to nodata (0); one date always stays.
         cloud: probability that a chip gets a bright cloud blob on one random date.
         n_bands: bands per date (to find a date's channels).
+        gain: standard deviation of a log-normal gain drawn per chip, date and band and multiplied
+            into the values (0 = off): field-to-field vigour and atmospheric differences, so that a
+            class seen on few parcels is not learnt as exactly their brightness. Nodata (0) stays 0.
     """
 
     d4: bool = True
     date_dropout: float = 0.1
     cloud: float = 0.2
     n_bands: int = 4
+    gain: float = 0.0
 
 
 def augment_batch(x: Tensor, y: Tensor, cfg: AugmentConfig, gen: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -58,6 +62,8 @@ def augment_batch(x: Tensor, y: Tensor, cfg: AugmentConfig, gen: torch.Generator
                 drop[int(torch.randint(0, t, (1,), generator=gen))] = False
             for d in torch.nonzero(drop).flatten().tolist():
                 x[i, d * cfg.n_bands : (d + 1) * cfg.n_bands] = 0
+        if cfg.gain > 0:
+            x[i] *= torch.exp(torch.randn(k, 1, 1, generator=gen) * cfg.gain)
         if cfg.cloud > 0 and float(torch.rand(1, generator=gen)) < cfg.cloud:
             d = int(torch.randint(0, t, (1,), generator=gen))
             r0, c0 = (int(v) for v in torch.randint(0, max(1, h // 2), (2,), generator=gen))

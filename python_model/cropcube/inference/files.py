@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,14 +414,27 @@ class _BlockRun:
                 rasterio.open(self.work_conf, mode, **kw) if self.work_conf else _nullwriter() as cdst,
             ):
                 fresh, started = False, time.monotonic()
-                while pos < len(todo):
-                    b = self.blocks[todo[pos]]
-                    counts += self._one_block(src, indexes, b, dst, cdst)
-                    done.add(todo[pos])
-                    pos += 1
-                    bar.update(_pixels(b))
-                    if time.monotonic() - started >= checkpoint_seconds:
-                        break
+                # One reader thread fetches (and decompresses) the next block while this one is
+                # classified; only that thread touches ``src``, so no dataset is shared across threads.
+                with ThreadPoolExecutor(max_workers=1) as reader:
+                    ahead = (
+                        reader.submit(_read_block, src, indexes, self.blocks[todo[pos]])
+                        if pos < len(todo)
+                        else None
+                    )
+                    while ahead is not None:
+                        b = self.blocks[todo[pos]]
+                        block = ahead.result()
+                        more = pos + 1 < len(todo) and time.monotonic() - started < checkpoint_seconds
+                        ahead = (
+                            reader.submit(_read_block, src, indexes, self.blocks[todo[pos + 1]])
+                            if more
+                            else None
+                        )
+                        counts += self._one_block(block, b, dst, cdst)
+                        done.add(todo[pos])
+                        pos += 1
+                        bar.update(_pixels(b))
                 if pos == len(todo):
                     _describe(dst, self.clf, "crop class index (0 = no data)")
                     if cdst is not None:
@@ -436,9 +450,9 @@ class _BlockRun:
         bar.close()
         return counts
 
-    def _one_block(self, src: Any, indexes: list[int], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
+    def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
         voting = self.voter is not None and self.ids is not None
-        maps = self.clf.run(_read_block(src, indexes, b), confidence=cdst is not None, probabilities=voting)
+        maps = self.clf.run(block, confidence=cdst is not None, probabilities=voting)
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
         classes = maps.classes[core]
         dst.write(classes, 1, window=window)

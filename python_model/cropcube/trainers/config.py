@@ -121,6 +121,7 @@ class AugmentSettings:
     d4: bool = True
     date_dropout: float = 0.1
     cloud: float = 0.2
+    gain: float = 0.0
 
 
 @dataclass
@@ -168,6 +169,10 @@ class TrainConfig:
             obj = self.data if name == "chips_per_epoch" else self.train
             if getattr(obj, name) < 1:
                 raise InputError(f"{name}", "must be >= 1")
+        for name in ("date_dropout", "cloud", "gain"):
+            value = getattr(self.augment, name)
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"augment.{name}", f"{value} is not in [0, 1]")
         if not 0.0 <= self.train.class_weight_power <= 2.0:
             raise InputError("train.class_weight_power", f"{self.train.class_weight_power} is not in [0, 2]")
         if not 0.0 <= self.train.label_smoothing < 1.0:

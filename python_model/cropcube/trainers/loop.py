@@ -203,7 +203,9 @@ def train(
     weights = (
         chip_weights(scene.labels, windows, d.chip_size, k) if cfg.train.sampling == "balanced" else None
     )
-    aug = AugmentConfig(cfg.augment.d4, cfg.augment.date_dropout, cfg.augment.cloud, scene.spec.n_bands)
+    aug = AugmentConfig(
+        cfg.augment.d4, cfg.augment.date_dropout, cfg.augment.cloud, scene.spec.n_bands, cfg.augment.gain
+    )
 
     ckpt_path = out_dir / CHECKPOINT_NAME
     history: list[dict[str, Any]] = []

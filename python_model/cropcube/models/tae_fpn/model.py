@@ -14,7 +14,7 @@ embedding and 3x3 convolutions). Here full resolution gets only per-pixel work t
 
 All 3x3 convolutions run at 1/2 .. 1/8 resolution (strided 3x3 convolutions down, a top-down
 pathway with additive lateral connections up, as in a feature pyramid network), where a pixel costs
-4 .. 64 times less. The pyramid also sees further than TaeUNet (83 px vs 44): whole parcels and
+4 .. 64 times less. The pyramid also sees further than TaeUNet (83 px vs 47): whole parcels and
 their edges. The output logits are left in channels-last memory (what the per-pixel layers
 produce; the arg-max over classes then reads contiguous memory). Depth and widths were chosen by
 measurement (docs/model.md): a fourth level (1/16, receptive field 179 px) did not add accuracy
