@@ -129,3 +129,35 @@ def test_exports_with_torch_export_and_scripting():
     program = torch.export.export(net, args)
     torch.testing.assert_close(program.module()(*args), net(*args), rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(torch.jit.script(net)(*args), net(*args), rtol=1e-5, atol=1e-5)
+
+
+def test_shipped_default_bundle_tiled_equals_whole_image_in_both_backends():
+    """The demo bundle (tae_fpn, halo 48, factor 8, channels-last logits) through the C++ kernel and
+    the pure-Python path, in 64 px tiles and as one whole-image tile, on a synthetic scene whose size
+    is no multiple of 8 and which has a nodata corner: the same map everywhere."""
+    import numpy as np
+
+    from cropcube.inference import Classifier
+    from cropcube.inference.native import kernel_library_path
+    from cropcube.models import default_bundle_path
+    from cropcube.synthetic import SceneConfig, generate_scene
+
+    if not kernel_library_path().is_file():
+        pytest.fail("C++ kernel not built: run `cropcube kernel build` (scripts/install.sh does)")
+    cube = generate_scene(SceneConfig(seed=5, height=150, width=203)).cube.copy()
+    cube[:, :9, :13] = 0
+    maps = {
+        (backend, tile): Classifier(default_bundle_path(), backend=backend, tile_size=tile, threads=1).run(
+            cube, confidence=True
+        )
+        for backend in ("native", "python")
+        for tile in (64, 512)
+    }
+    whole = maps[("python", 512)]
+    assert (whole.classes[:9, :13] == 0).all() and (whole.classes[9:, 13:] > 0).all()
+    assert len(np.unique(whole.classes)) > 5  # a real map, not one class
+    for key, m in maps.items():
+        same = (m.classes == whole.classes).mean()
+        assert same >= 0.9999, f"{key}: {same:.6f} of the pixels equal the whole-image map"
+        assert m.confidence is not None and whole.confidence is not None
+        assert np.abs(m.confidence.astype(int) - whole.confidence.astype(int)).max() <= 1
