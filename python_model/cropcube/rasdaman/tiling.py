@@ -5,6 +5,10 @@ downsampling factor), so every core is aligned the same way as the whole area. T
 the halo on every side, clipped to the coverage but kept on the same alignment (a clipped side is cut
 back to a multiple of the factor from the core), so that predictions near tile seams equal those of one
 pass over the whole area.
+
+This is :func:`cropcube.inference.tiling.plan_tiles` generalised to an area that starts anywhere in a
+larger coverage (whose edges need the alignment-keeping clip above) with stable tile keys for the
+resumable write-back job; images in memory always start at (0, 0) and use the simpler planner.
 """
 
 from __future__ import annotations
