@@ -6,7 +6,7 @@ import csv
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -345,13 +345,11 @@ def _summary(
         "chips_per_epoch": cfg.data.chips_per_epoch,
         "chip_size": cfg.data.chip_size,
         "batch_size": cfg.train.batch_size,
+        "lr": cfg.train.lr,
         "loss": cfg.train.loss,
+        "class_weight_power": cfg.train.class_weight_power,
         "label_smoothing": cfg.train.label_smoothing,
         "sampling": cfg.train.sampling,
-        "augment": {
-            "d4": cfg.augment.d4,
-            "date_dropout": cfg.augment.date_dropout,
-            "cloud": cfg.augment.cloud,
-        },
+        "augment": asdict(cfg.augment),
         "train_seconds": round(seconds, 1),
     }
