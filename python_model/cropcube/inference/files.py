@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -417,20 +417,16 @@ class _BlockRun:
                 # One reader thread fetches (and decompresses) the next block while this one is
                 # classified; only that thread touches ``src``, so no dataset is shared across threads.
                 with ThreadPoolExecutor(max_workers=1) as reader:
-                    ahead = (
-                        reader.submit(_read_block, src, indexes, self.blocks[todo[pos]])
-                        if pos < len(todo)
-                        else None
-                    )
+
+                    def fetch(i: int) -> Future[npt.NDArray[Any]]:
+                        return reader.submit(_read_block, src, indexes, self.blocks[todo[i]])
+
+                    ahead = fetch(pos) if pos < len(todo) else None
                     while ahead is not None:
                         b = self.blocks[todo[pos]]
                         block = ahead.result()
                         more = pos + 1 < len(todo) and time.monotonic() - started < checkpoint_seconds
-                        ahead = (
-                            reader.submit(_read_block, src, indexes, self.blocks[todo[pos + 1]])
-                            if more
-                            else None
-                        )
+                        ahead = fetch(pos + 1) if more else None
                         counts += self._one_block(block, b, dst, cdst)
                         done.add(todo[pos])
                         pos += 1

@@ -203,9 +203,7 @@ def train(
     weights = (
         chip_weights(scene.labels, windows, d.chip_size, k) if cfg.train.sampling == "balanced" else None
     )
-    aug = AugmentConfig(
-        cfg.augment.d4, cfg.augment.date_dropout, cfg.augment.cloud, scene.spec.n_bands, cfg.augment.gain
-    )
+    aug = AugmentConfig(**asdict(cfg.augment), n_bands=scene.spec.n_bands)
 
     ckpt_path = out_dir / CHECKPOINT_NAME
     history: list[dict[str, Any]] = []
