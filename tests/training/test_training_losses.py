@@ -48,3 +48,6 @@ def test_class_weights_follow_the_power_and_average_one_over_training_pixels() -
     base = {"data": {"synthetic": {"seed": 0, "height": 64, "width": 64}}}
     with pytest.raises(InputError, match=r"train\.class_weight_power"):
         config_from_dict({**base, "train": {"class_weight_power": -1}})
+    for bad in (-0.1, 1.0):
+        with pytest.raises(InputError, match=r"train\.ema_decay"):
+            config_from_dict({**base, "train": {"ema_decay": bad}})

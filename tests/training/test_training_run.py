@@ -77,18 +77,34 @@ def test_train_evaluate_export_on_flanders(flanders_config, flanders_paths, tmp_
 
 
 @pytest.mark.slow
-def test_resume_continues_identically(flanders_config, tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_continues_identically(flanders_config, tmp_path, ema_decay):
+    flanders_config = {**flanders_config, "train": {**flanders_config["train"], "ema_decay": ema_decay}}
     straight = config_from_dict({**flanders_config, "out_dir": str(tmp_path / "a")})
     full = train(straight, resume=False)
     interrupted = config_from_dict({**flanders_config, "out_dir": str(tmp_path / "b")})
     train(interrupted, resume=False, max_epochs=1)  # as if stopped after the first epoch
-    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["epoch"] == 0
+    saved = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert saved["epoch"] == 0 and (saved["ema_state"] is not None) == (ema_decay > 0)
     resumed = train(config_from_dict({**flanders_config, "out_dir": str(tmp_path / "b")}), resume=True)
     for (name, a), (_, b) in zip(
         full.module.state_dict().items(), resumed.module.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=name)
     assert [h["loss"] for h in full.history] == pytest.approx([h["loss"] for h in resumed.history])
+
+
+def test_weight_average_is_what_gets_selected_and_differs_from_the_raw_weights(flanders_config, tmp_path):
+    cfg = {**flanders_config, "train": {**flanders_config["train"], "epochs": 1, "ema_decay": 0.5}}
+    cfg["data"] = {**cfg["data"], "chips_per_epoch": 32}  # 4 steps: the average lags the raw weights
+    res = train(config_from_dict(cfg), resume=False)
+    state = load_checkpoint(Path(cfg["out_dir"]) / "checkpoint.pt")
+    raw, avg, best = state["model_state"], state["ema_state"], state["best_state"]
+    assert int(avg["n_averaged"]) == 4
+    name = next(n for n, t in raw.items() if t.is_floating_point() and t.ndim == 4)
+    assert not torch.allclose(raw[name], avg[f"module.{name}"])
+    torch.testing.assert_close(best[name], avg[f"module.{name}"])  # one epoch: the best is the average
+    torch.testing.assert_close(res.module.state_dict()[name], avg[f"module.{name}"])
 
 
 def test_label_raster_on_another_grid_is_rejected(flanders_config, flanders_paths, tmp_path):

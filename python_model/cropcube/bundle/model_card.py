@@ -59,7 +59,8 @@ def model_card_markdown(meta: BundleMetadata) -> str:
         f"- Recipe: {t.get('epochs', '?')} epochs x {t.get('chips_per_epoch', '?')} chips of "
         f"{t.get('chip_size', '?')} px, batch {t.get('batch_size', '?')}, peak lr {t.get('lr', '?')}, "
         f"loss {t.get('loss', '?')} (class weight power {t.get('class_weight_power', '?')}), "
-        f"sampling {t.get('sampling', '?')}, augmentation {json.dumps(t.get('augment', {}))}, seed "
+        f"sampling {t.get('sampling', '?')}, weight average (EMA) decay {t.get('ema_decay', 0)}, "
+        f"augmentation {json.dumps(t.get('augment', {}))}, seed "
         f"{t.get('seed', '?')}, {t.get('train_seconds', '?')} s of training.",
         "",
         "## Classes",

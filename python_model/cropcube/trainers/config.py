@@ -95,6 +95,9 @@ class OptimConfig:
         focal_gamma: focusing parameter of the focal loss.
         label_smoothing: cross-entropy label smoothing in [0, 1) (``ce``/``weighted_ce``).
         sampling: ``uniform`` or ``balanced`` (rare-class chips drawn more often).
+        ema_decay: decay of an exponential moving average of the weights (and batch-norm
+            statistics), updated every step; validated, selected and exported instead of the raw
+            weights (0 = off).
         bf16: bf16 autocast in the forward pass (helps only on CPUs with bf16 units).
         threads: torch CPU threads (0 = torch's default).
         progress: show progress bars.
@@ -109,6 +112,7 @@ class OptimConfig:
     focal_gamma: float = 2.0
     label_smoothing: float = 0.0
     sampling: str = "uniform"
+    ema_decay: float = 0.0
     bf16: bool = False
     threads: int = 0
     progress: bool = True
@@ -175,6 +179,8 @@ class TrainConfig:
                 raise InputError(f"augment.{name}", f"{value} is not in [0, 1]")
         if not 0.0 <= self.train.class_weight_power <= 2.0:
             raise InputError("train.class_weight_power", f"{self.train.class_weight_power} is not in [0, 2]")
+        if not 0.0 <= self.train.ema_decay < 1.0:
+            raise InputError("train.ema_decay", f"{self.train.ema_decay} is not in [0, 1)")
         if not 0.0 <= self.train.label_smoothing < 1.0:
             raise InputError("train.label_smoothing", f"{self.train.label_smoothing} is not in [0, 1)")
         if not self.train.lr > 0:

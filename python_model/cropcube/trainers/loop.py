@@ -126,6 +126,24 @@ def region_metrics(
     return out
 
 
+def _weight_average(
+    module: nn.Module, decay: float, saved: dict[str, Any] | None
+) -> torch.optim.swa_utils.AveragedModel | None:
+    """The exponential moving average of the weights and batch-norm buffers (None when ``decay`` is 0).
+
+    The average, not the raw weights, is validated, selected and exported: it is less tied to the
+    last few noisy steps (docs/model.md, "Third round").
+    """
+    if decay <= 0:
+        return None
+    ema = torch.optim.swa_utils.AveragedModel(
+        module, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True
+    )
+    if saved is not None:
+        ema.load_state_dict(saved)
+    return ema
+
+
 def _set_seeds(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -211,6 +229,7 @@ def train(
     best_miou = -1.0
     start_epoch = 0
     train_seconds = 0.0
+    saved_ema: dict[str, Any] | None = None
     if resume and ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
         if state["model_name"] != cfg.model.name or state["model_options"] != cfg.model.options:
@@ -224,8 +243,10 @@ def train(
         best_state, best_miou = state["best_state"], float(state["best_miou"])
         start_epoch = int(state["epoch"]) + 1
         train_seconds = float(state.get("train_seconds", 0.0))
+        saved_ema = state.get("ema_state")
         log.info("resuming %s at epoch %d", ckpt_path, start_epoch + 1)
 
+    ema = _weight_average(module, cfg.train.ema_decay, saved_ema)
     stop = cfg.train.epochs if max_epochs is None else min(cfg.train.epochs, start_epoch + max_epochs)
     for epoch in range(start_epoch, stop):
         t0 = time.perf_counter()
@@ -253,11 +274,14 @@ def train(
             loss.backward()
             optim.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(module)
             total += float(loss.detach()) * len(x)
             seen += len(x)
             bar.set_postfix(loss=f"{total / seen:.3f}")
         train_seconds += time.perf_counter() - t0
-        val = region_metrics(module, scene, split, "val", k)["pixel"]
+        scored: nn.Module = module if ema is None else ema.module
+        val = region_metrics(scored, scene, split, "val", k)["pixel"]
         row = {
             "epoch": epoch + 1,
             "loss": total / max(seen, 1),
@@ -268,7 +292,7 @@ def train(
         history.append(row)
         if val.miou > best_miou:
             best_miou = val.miou
-            best_state = {n: t.detach().clone() for n, t in module.state_dict().items()}
+            best_state = {n: t.detach().clone() for n, t in scored.state_dict().items()}
         save_checkpoint(
             {
                 "epoch": epoch,
@@ -281,6 +305,7 @@ def train(
                 "sched_state": sched.state_dict(),
                 "history": history,
                 "best_state": best_state,
+                "ema_state": ema.state_dict() if ema is not None else None,
                 "best_miou": best_miou,
                 "train_seconds": train_seconds,
                 "config": cfg.to_dict(),
@@ -348,6 +373,7 @@ def _summary(
         "class_weight_power": cfg.train.class_weight_power,
         "label_smoothing": cfg.train.label_smoothing,
         "sampling": cfg.train.sampling,
+        "ema_decay": cfg.train.ema_decay,
         "augment": asdict(cfg.augment),
         "train_seconds": round(seconds, 1),
     }

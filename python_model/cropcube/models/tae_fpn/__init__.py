@@ -1,4 +1,4 @@
-"""Speed-first default: per-pixel temporal attention feeding a 5-level feature pyramid."""
+"""Speed-first default: per-pixel temporal attention feeding a 3-level feature pyramid."""
 
 from cropcube.models.tae_fpn.model import TaeFPN
 
