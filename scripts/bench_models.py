@@ -4,24 +4,32 @@
     .venv/bin/python scripts/bench_models.py [--out runs/bench] [--reuse tae_fpn=runs/demo_synthetic]
 
 Every model sees the same chips budget (epochs x chips per epoch x chip size, from the demo config)
-on the standard synthetic scene (seed 0); each uses its own recipe (the reference: its published
-one in reference_segnet.toml, Adam 5e-4, batch 4, plain cross-entropy, DN / band maximum, no cloud
-mask; the default tae_fpn: demo_synthetic.yaml; the previous default tae_unet:
-tae_unet_synthetic.yaml; both with cloud masking inside the bundle). Prints one table:
+on the standard synthetic scene (seed 0, 2048 x 2048 in the demo config); each uses its own recipe
+(the reference: its published one in reference_segnet.toml, Adam 5e-4, batch 4, plain
+cross-entropy, DN / band maximum, no cloud mask; the default tae_fpn: demo_synthetic.yaml; the
+previous default tae_unet: tae_unet_synthetic.yaml; both with cloud masking inside the bundle).
+Prints one table:
 
 - standard scene, held-out test blocks: OA, mIoU, pixel OA after parcel voting, parcel-level accuracy;
-- independent scene (seed 3, 1024 x 1024, never trained on, 1148 parcels against the test blocks'
-  203): the same scores with less sampling noise;
+- independent scene (seed 3, 1024 x 1024, never trained on, 1148 parcels): the same scores on a
+  scene of another seed;
 - robustness scene (other seed, 30 % cloud cover on every date, phenology +10 days), whole scene;
 - training time, CPU inference px/s (same thread count, scripted bundle, 256x256 tiles), parameters,
-  FLOP/px; and the ratios default / reference.
+  FLOP/px, chips per epoch; and the ratios default / reference.
 
 Runs resume from their checkpoints (runs/bench/<model>); `--reuse MODEL=DIR` takes a finished run.
+
+`--chips MODEL=N` gives one model N chips per epoch instead of the shared number: an equal training
+*time* comparison instead of equal data, e.g. (docs/model.md, "Benchmark")
+
+    .venv/bin/python scripts/bench_models.py --out runs/bench_time --models reference_segnet,tae_fpn \
+        --chips reference_segnet=96 --chips tae_fpn=768
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -91,6 +99,17 @@ def _px_per_s(bundles: dict[str, Path], threads: int, size: int = 256, rounds: i
     return {n: size * size / t for n, t in best.items()}
 
 
+def _chips_overrides(items: list[str]) -> dict[str, int]:
+    """``["MODEL=N", ...]`` -> {MODEL: N}; a clear error for anything else."""
+    out: dict[str, int] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not value.isdigit() or int(value) < 1:
+            raise SystemExit(f"--chips {item!r}: expected MODEL=N with N a positive integer")
+        out[name] = int(value)
+    return out
+
+
 def ablation(out: Path) -> None:
     """Class-imbalance ablation at small scale: loss x sampling for the default model, same budget."""
     variants = [
@@ -124,6 +143,9 @@ def main() -> None:
     ap.add_argument("--models", default=f"reference_segnet,{DEFAULT_MODEL},tae_unet")
     ap.add_argument("--ablation", action="store_true", help="run the class-imbalance ablation instead")
     ap.add_argument("--epochs", type=int, default=None, help="epochs for both models (default: the demo's)")
+    ap.add_argument(
+        "--chips", action="append", default=[], help="MODEL=N: N chips per epoch for MODEL (equal-time runs)"
+    )
     ap.add_argument("--speed-of", default=None, help=argparse.SUPPRESS)  # JSON {name: bundle}
     args = ap.parse_args()
     if args.speed_of:
@@ -134,6 +156,9 @@ def main() -> None:
         ablation(args.out)
         return
     reuse = dict(r.split("=", 1) for r in args.reuse)
+    chips = _chips_overrides(args.chips)
+    if unknown := set(chips) - set(args.models.split(",")):
+        raise SystemExit(f"--chips names models not in --models: {', '.join(sorted(unknown))}")
     base = load_config(CONFIGS / "demo_synthetic.yaml")
     if args.epochs is not None:
         base.train.epochs = args.epochs
@@ -151,8 +176,10 @@ def main() -> None:
     bundles: dict[str, Path] = {}
     for name in args.models.split(","):
         cfg = configs[name]
-        # Equal budget: the default model's data, epochs, chips and chip size for both.
+        # Equal budget: the default model's data, epochs, chips and chip size for both (unless --chips).
         cfg.data, cfg.train.epochs, cfg.seed = base.data, base.train.epochs, base.seed
+        if name in chips:
+            cfg.data = dataclasses.replace(base.data, chips_per_epoch=chips[name])
         cfg.out_dir = str(args.out / name)
         cfg.train.progress = False
         if name in reuse:
@@ -169,6 +196,7 @@ def main() -> None:
             "std_parcel_acc": test["parcel_accuracy"],
             **{f"ind_{k}": v for k, v in _score_scene(bundle, independent).items()},
             **{f"rob_{k}": v for k, v in _score_scene(bundle, robust).items()},
+            "chips_per_epoch": cfg.data.chips_per_epoch,
             "train_s": result.summary["train_seconds"],
             "params": meta.parameters,
             "flop_per_px": meta.flops_per_pixel,

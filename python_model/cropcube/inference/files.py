@@ -98,9 +98,11 @@ class ClassifySummary:
             lines.append(f"parcel voting over {self.parcels} parcels")
         total = max(sum(self.class_counts.values()), 1)
         lines.append(f"class 0 pixels (no data, or outside every parcel): {self.nodata_pixels}")
-        for idx, n in sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]:
-            name = names[idx] if names and idx < len(names) else ""
-            lines.append(f"  {idx:3d} {name:<32} {n:>12d} px {100 * n / total:5.1f} %")
+        shown = sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]
+        labels = [names[idx] if names and idx < len(names) else "" for idx, _ in shown]
+        width = max((len(name) for name in labels), default=0)  # the longest BRP name sets the column
+        for (idx, n), name in zip(shown, labels, strict=True):
+            lines.append(f"  {idx:3d} {name:<{width}} {n:>10d} px {100 * n / total:5.1f} %")
         return "\n".join(lines)
 
 
