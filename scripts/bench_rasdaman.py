@@ -28,10 +28,10 @@ from fixture_bundle import make_fixture_bundle  # noqa: E402
 from cropcube.cube_spec import CubeSpec  # noqa: E402
 from cropcube.inference import Classifier  # noqa: E402
 from cropcube.io import write_geotiff  # noqa: E402
-from cropcube.rasdaman.classify import classify_coverage  # noqa: E402
-from cropcube.rasdaman.client import PetascopeClient  # noqa: E402
 from cropcube.rasdaman.grid import CoverageGrid  # noqa: E402
-from cropcube.rasdaman.ingest import ingest  # noqa: E402
+from cropcube.rasdaman.ingest.job import ingest  # noqa: E402
+from cropcube.rasdaman.transport.petascope import PetascopeClient  # noqa: E402
+from cropcube.rasdaman.writeback.job import classify_coverage  # noqa: E402
 
 
 def synthetic_cube(size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from rasdaman_scene import GRID, Scene, make_cube
 
 from cropcube.cube_spec import CubeSpec
 from cropcube.io import write_geotiff
-from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
+from cropcube.rasdaman.transport.petascope import PetascopeClient, RetryPolicy
 
 
 @pytest.fixture

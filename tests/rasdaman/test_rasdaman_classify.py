@@ -12,9 +12,9 @@ from rasdaman_scene import GRID, Scene, ToyClassifier, box_classes, reference_cl
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
-from cropcube.rasdaman.classify import classify_coverage, udf_query
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.ingest import ingest
+from cropcube.rasdaman.ingest.job import ingest
+from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.rasdaman.writeback.job import classify_coverage, udf_query
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_killed_job_resumes_without_redoing_tiles(
 def test_server_failure_mid_job_then_resume(
     client: PetascopeClient, fake: FakePetascope, ingested: Scene, tmp_path: Path
 ) -> None:
-    from cropcube.rasdaman.errors import RasdamanError
+    from cropcube.rasdaman.transport.errors import RasdamanError
 
     fake.fail_updates_after = fake.updates_done + 2
     with pytest.raises(RasdamanError):

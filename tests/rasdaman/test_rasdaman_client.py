@@ -10,10 +10,10 @@ from fake_petascope import FakePetascope
 from rasdaman_scene import GRID
 
 from cropcube.errors import InputError
-from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
-from cropcube.rasdaman.coverage_io import CoverageWriter, read_window
-from cropcube.rasdaman.errors import NoSuchCoverageError, RasdamanError
-from cropcube.rasdaman.gml import Band
+from cropcube.rasdaman.transport.coverage_io import CoverageWriter, read_window
+from cropcube.rasdaman.transport.errors import NoSuchCoverageError, RasdamanError
+from cropcube.rasdaman.transport.gml import Band
+from cropcube.rasdaman.transport.petascope import PetascopeClient, RetryPolicy
 
 
 def _make_coverage(client: PetascopeClient, cid: str = "cov_a") -> np.ndarray:

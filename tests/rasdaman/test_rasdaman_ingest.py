@@ -14,10 +14,10 @@ from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.io import write_geotiff
 from cropcube.rasdaman import metadata
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.errors import RasdamanError
-from cropcube.rasdaman.ingest import ingest
-from cropcube.rasdaman.ingredients import ingredient_errors
+from cropcube.rasdaman.ingest.ingredients import ingredient_errors
+from cropcube.rasdaman.ingest.job import ingest
+from cropcube.rasdaman.transport.errors import RasdamanError
+from cropcube.rasdaman.transport.petascope import PetascopeClient
 
 
 def test_ingest_all_layouts_round_trip(

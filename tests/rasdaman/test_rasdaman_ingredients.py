@@ -14,7 +14,7 @@ import pytest
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
-from cropcube.rasdaman.ingredients import (
+from cropcube.rasdaman.ingest.ingredients import (
     SOURCE_COMMIT,
     check_ingredients,
     coverage_ingredients,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from rasdaman_scene import GRID, Scene, ToyClassifier, reference_classes
 
-from cropcube.rasdaman.classify import classify_coverage
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.coverage_io import read_window
-from cropcube.rasdaman.ingest import ingest
+from cropcube.rasdaman.ingest.job import ingest
+from cropcube.rasdaman.transport.coverage_io import read_window
+from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.rasdaman.writeback.job import classify_coverage
 
 pytestmark = pytest.mark.rasdaman
 

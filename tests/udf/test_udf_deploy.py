@@ -11,10 +11,17 @@ from typer.testing import CliRunner
 
 from cropcube.cli.main import app
 from cropcube.errors import InputError
-from cropcube.rasdaman import deploy
-from cropcube.rasdaman.deploy import DeployOptions, InstallFile, Rasql, RemoveFile, RemoveFolder, RunCommand
-from cropcube.rasdaman.udf_executor import DeployError, execute
-from cropcube.rasdaman.udf_rasql import PetascopeRasql, RasqlError, rasql_url
+from cropcube.rasdaman.udf import deploy
+from cropcube.rasdaman.udf.deploy import (
+    DeployOptions,
+    InstallFile,
+    Rasql,
+    RemoveFile,
+    RemoveFolder,
+    RunCommand,
+)
+from cropcube.rasdaman.udf.executor import DeployError, execute
+from cropcube.rasdaman.udf.rasql_http import PetascopeRasql, RasqlError, rasql_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cropcube.rasdaman import deploy
+from cropcube.rasdaman.udf import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "udf" / "petascope" / "src" / "main" / "java" / "crop" / "Classify.java"

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from cropcube.inference.classifier import Classifier
-from cropcube.rasdaman import deploy
+from cropcube.rasdaman.udf import deploy
 
 T, C = 7, 4
 

@@ -102,7 +102,7 @@ def demo(
         backend=backend,  # type: ignore[arg-type]
     )
     from cropcube.bundle.io import read_metadata
-    from cropcube.inference.model_path import resolve_model_path
+    from cropcube.inference.config import resolve_model_path
 
     meta = read_metadata(resolve_model_path(model))
     scores = _scores(out / "crops.tif", scene["labels"], scene["parcel_ids"], meta.classes.num_classes)

@@ -33,7 +33,7 @@ def info() -> None:
     import torch
 
     from cropcube.errors import CropcubeError
-    from cropcube.inference.model_path import resolve_model_path
+    from cropcube.inference.config import resolve_model_path
     from cropcube.inference.native import ABI_VERSION, kernel_library_path, library_version, load_library
 
     path = kernel_library_path()

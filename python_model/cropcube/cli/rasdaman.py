@@ -22,7 +22,7 @@ _ENDPOINT_HELP = f"petascope OWS endpoint, e.g. http://localhost:8080/rasdaman/o
 
 
 def _client(endpoint: str | None, retries: int, timeout: float) -> Any:
-    from cropcube.rasdaman.client import PetascopeClient, RetryPolicy
+    from cropcube.rasdaman.transport.petascope import PetascopeClient, RetryPolicy
 
     url = endpoint or os.environ.get(ENDPOINT_ENV)
     if not url:
@@ -36,10 +36,10 @@ def _parse_area(area: str | None) -> tuple[float, float, float, float] | None:
     parts = area.split(",")
     if len(parts) != 4:
         raise InputError("--area", f"{area!r} is not 'E_MIN,E_MAX,N_MIN,N_MAX'")
-    from cropcube.rasdaman import validate
+    from cropcube.rasdaman import ids
 
-    e0, e1 = validate.interval(parts[0], parts[1], "--area E")
-    n0, n1 = validate.interval(parts[2], parts[3], "--area N")
+    e0, e1 = ids.interval(parts[0], parts[1], "--area E")
+    n0, n1 = ids.interval(parts[2], parts[3], "--area N")
     return e0, e1, n0, n1
 
 
@@ -79,7 +79,7 @@ def ingest_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 300.0,
 ) -> None:
     """Create the feature and label coverages (idempotent and resumable)."""
-    from cropcube.rasdaman.ingest import ingest
+    from cropcube.rasdaman.ingest.job import ingest
 
     report = ingest(
         _client(endpoint, retries, timeout),
@@ -137,7 +137,7 @@ def classify_cmd(
     timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 300.0,
 ) -> None:
     """Classify a coverage tile by tile and write the classes back as a new coverage."""
-    from cropcube.rasdaman.classify import classify_coverage
+    from cropcube.rasdaman.writeback.job import classify_coverage
 
     if writer not in ("wcst", "rasql"):
         raise InputError("--writer", f"{writer!r} is not wcst or rasql")
@@ -178,7 +178,7 @@ def classify_cmd(
 
 
 def _rasql_writer(client: Any, input_id: str, output_id: str, area: Any, host: str, port: int) -> Any:
-    from cropcube.rasdaman.rasql import RasqlTileWriter
+    from cropcube.rasdaman.transport.rasql import RasqlTileWriter
 
     desc = client.describe_coverage(input_id)
     window = desc.grid.locate(*area) if area else (0, 0, desc.grid.width, desc.grid.height)

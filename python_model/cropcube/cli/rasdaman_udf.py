@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import deploy as plan
-from cropcube.rasdaman.udf_executor import execute
-from cropcube.rasdaman.udf_rasql import DEFAULT_ENDPOINT, URL_ENV, PetascopeRasql
+from cropcube.rasdaman.udf import deploy as plan
+from cropcube.rasdaman.udf.executor import execute
+from cropcube.rasdaman.udf.rasql_http import DEFAULT_ENDPOINT, URL_ENV, PetascopeRasql
 
 _RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 _DEFAULT_BUNDLE = _RESOURCES / "models" / "cropcube_default_synthetic.pt"

@@ -7,11 +7,11 @@ summary = classify_file("cube.tif", "crops.tif")
 """
 
 from cropcube.inference.classifier import Classifier
+from cropcube.inference.config import resolve_model_path
 from cropcube.inference.files import ClassifySummary, classify_file
-from cropcube.inference.model_path import resolve_model_path
 from cropcube.inference.native import KernelError, NativeModel, kernel_library_path
 from cropcube.inference.result import ClassMaps
-from cropcube.inference.tiling import DEFAULT_TILE_SIZE, Tile, effective_tile_size, plan_tiles
+from cropcube.tiling import DEFAULT_TILE_SIZE, Tile, effective_tile_size, plan_tiles
 
 __all__ = [
     "DEFAULT_TILE_SIZE",

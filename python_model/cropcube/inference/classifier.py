@@ -15,11 +15,11 @@ from cropcube.bundle import Bundle, BundleMetadata, load_bundle
 from cropcube.bundle.io import read_metadata
 from cropcube.errors import InputError
 from cropcube.inference.arrays import AxisOrder, image_view, to_caller_order
-from cropcube.inference.model_path import resolve_model_path
+from cropcube.inference.config import resolve_model_path
 from cropcube.inference.native import NativeModel, kernel_library_path
 from cropcube.inference.result import ClassMaps
-from cropcube.inference.tiling import effective_tile_size
 from cropcube.inference.torch_backend import TorchRunner
+from cropcube.tiling import effective_tile_size
 
 log = logging.getLogger(__name__)
 

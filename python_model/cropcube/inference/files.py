@@ -25,9 +25,9 @@ from tqdm import tqdm
 
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Backend, Classifier
-from cropcube.inference.quicklook import write_quicklook
-from cropcube.inference.tiling import Tile, plan_tiles
 from cropcube.io import atomic_output
+from cropcube.maps.quicklook import write_quicklook
+from cropcube.tiling import Tile, plan_tiles
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import torch
 from cropcube.bundle import Bundle
 from cropcube.errors import InputError
 from cropcube.inference.result import ClassMaps
-from cropcube.inference.tiling import Tile, effective_tile_size, plan_tiles
+from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
 _SCAN_ROWS = 256  # rows per chunk when scanning for NaN/inf (bounded scratch memory)
 

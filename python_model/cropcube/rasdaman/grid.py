@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from rasterio.transform import Affine
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
+from cropcube.rasdaman import ids
 
 
 def format_number(value: float) -> str:
     """A coordinate as short exact text (no exponent, no trailing zeros)."""
-    text = f"{validate.finite(value, 'coordinate'):.6f}".rstrip("0").rstrip(".")
+    text = f"{ids.finite(value, 'coordinate'):.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -35,15 +35,15 @@ class AxisSubset:
     date: str | None = None
 
     def __post_init__(self) -> None:
-        validate.axis_name(self.axis)
+        ids.axis_name(self.axis)
         if self.date is not None:
-            object.__setattr__(self, "date", validate.iso_date(self.date, f"subset on {self.axis}"))
+            object.__setattr__(self, "date", ids.iso_date(self.date, f"subset on {self.axis}"))
             if self.lo is not None or self.hi is not None:
                 raise InputError(f"subset on {self.axis}", "a date slice takes no numeric bounds")
             return
         if self.lo is None or self.hi is None:
             raise InputError(f"subset on {self.axis}", "needs both bounds or a date")
-        lo, hi = validate.interval(self.lo, self.hi, f"subset on {self.axis}")
+        lo, hi = ids.interval(self.lo, self.hi, f"subset on {self.axis}")
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)
 
@@ -81,9 +81,9 @@ class CoverageGrid:
     height: int
 
     def __post_init__(self) -> None:
-        validate.finite(self.left, "grid west edge")
-        validate.finite(self.top, "grid north edge")
-        if not validate.finite(self.resolution, "grid resolution") > 0:
+        ids.finite(self.left, "grid west edge")
+        ids.finite(self.top, "grid north edge")
+        if not ids.finite(self.resolution, "grid resolution") > 0:
             raise InputError("grid resolution", f"{self.resolution} must be positive")
         if self.width < 1 or self.height < 1:
             raise InputError("grid size", f"{self.width}x{self.height} must be at least 1x1")
@@ -149,8 +149,8 @@ class CoverageGrid:
         Raises:
             InputError: the box selects no pixel of the grid.
         """
-        e_lo, e_hi = validate.interval(e_lo, e_hi, "area E")
-        n_lo, n_hi = validate.interval(n_lo, n_hi, "area N")
+        e_lo, e_hi = ids.interval(e_lo, e_hi, "area E")
+        n_lo, n_hi = ids.interval(n_lo, n_hi, "area N")
         r = self.resolution
         c0 = max(0, _ceil_index((e_lo - self.left) / r - 0.5))
         c1 = min(self.width - 1, _floor_index((e_hi - self.left) / r - 0.5))

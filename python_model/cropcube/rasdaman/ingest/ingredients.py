@@ -28,7 +28,7 @@ from typing import Any
 
 from cropcube.errors import InputError
 from cropcube.io import atomic_output
-from cropcube.rasdaman import validate
+from cropcube.rasdaman import ids
 
 SOURCE_COMMIT = "d38e5efa612192f79e1c8716a7de00d65f12db93"
 
@@ -293,7 +293,7 @@ def _python_literal(text: str) -> str:
 
 def _config(service_url: str, resume_dir: Path) -> dict[str, Any]:
     return {
-        "service_url": validate.endpoint(service_url),
+        "service_url": ids.endpoint(service_url),
         "tmp_directory": "/tmp/",
         "automated": True,
         "mock": False,
@@ -350,7 +350,7 @@ def coverage_ingredients(
         time_axis: add an irregular ``ansi`` axis whose date is the ``YYYY-MM-DD`` in each file name.
         resume_dir: where wcst_import keeps its ``<coverage>.resume.json``.
     """
-    validate.coverage_id(coverage_id)
+    ids.coverage_id(coverage_id)
     if time_axis:
         axes: dict[str, Any] = {
             "ansi": {

@@ -27,15 +27,15 @@ import numpy.typing as npt
 
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import InputError
-from cropcube.rasdaman import metadata, validate
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.coverage_io import CoverageWriter, read_window
-from cropcube.rasdaman.errors import NoSuchCoverageError
-from cropcube.rasdaman.gml import Band, CoverageDescription
-from cropcube.rasdaman.ingredients import tiling_for
+from cropcube.rasdaman import ids, metadata
+from cropcube.rasdaman.ingest.ingredients import tiling_for
 from cropcube.rasdaman.progress import ProgressRecord
-from cropcube.rasdaman.tiff import decode_tile, expect_shape
-from cropcube.rasdaman.tiling import Tile, plan_tiles
+from cropcube.rasdaman.transport.coverage_io import CoverageWriter, read_window
+from cropcube.rasdaman.transport.errors import NoSuchCoverageError
+from cropcube.rasdaman.transport.gml import Band, CoverageDescription
+from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.rasdaman.transport.tiff import decode_tile, expect_shape
+from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
@@ -97,7 +97,7 @@ def udf_query(
     """The WCPS query of one UDF tile (every part validated)."""
     from cropcube.rasdaman.grid import AxisSubset
 
-    validate.coverage_id(coverage_id)
+    ids.coverage_id(coverage_id)
     if not _UDF_NAME.fullmatch(udf):
         raise InputError("udf name", f"{udf!r} is not 'namespace.function'")
     se, sn = AxisSubset("E", *e), AxisSubset("N", *n)
@@ -165,8 +165,8 @@ def classify_coverage(
         RasdamanError: the server failed after retries (the job can be resumed).
     """
     start = time.perf_counter()
-    validate.coverage_id(input_id, "input coverage id")
-    validate.coverage_id(output_id, "output coverage id")
+    ids.coverage_id(input_id, "input coverage id")
+    ids.coverage_id(output_id, "output coverage id")
     if input_id == output_id:
         raise InputError("output coverage id", "must differ from the input coverage id")
     if mode not in MODES:
@@ -174,7 +174,7 @@ def classify_coverage(
     if mode == "client" and classifier is None:
         raise InputError("classifier", "client mode needs a local classifier (a model bundle)")
     factor, halo = model.downsampling_factor, model.halo
-    tile = max(factor, -(-int(tile_size) // factor) * factor)
+    tile = effective_tile_size(int(tile_size), factor)
     desc = client.describe_coverage(input_id)
     _check_input(desc, model, mode)
     window = desc.grid.locate(*area) if area is not None else (0, 0, desc.grid.width, desc.grid.height)
@@ -188,7 +188,7 @@ def classify_coverage(
         "grid": [desc.grid.crs, desc.grid.left, desc.grid.top, desc.grid.resolution],
         "model": model.content_hash or f"{model.model_name}:{model.model_version}",
         "udf": udf if mode == "udf" else None,
-        "endpoint": validate.redact(client.endpoint),
+        "endpoint": ids.redact(client.endpoint),
     }
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
@@ -201,14 +201,16 @@ def classify_coverage(
     out = writer or _WcstWriter(
         CoverageWriter(client, output_id, out_grid, [Band("class", 0, "crop class")], "uint8", "", None)
     )
-    tiles = list(plan_tiles(window, (desc.grid.width, desc.grid.height), tile, halo, factor))
+    col0, row0, width, height = window
+    cores = (row0, col0, height, width)
+    tiles = list(plan_tiles(desc.grid.height, desc.grid.width, tile, halo, factor=factor, area=cores))
     report.tiles_total = len(tiles)
     for t in tiles:
         if record.is_done(t.key):
             report.tiles_resumed += 1
             continue
         classes = _classify_tile(client, desc, t, model, mode, classifier, udf)
-        out.write(t.col - window[0], t.row - window[1], classes)
+        out.write(t.core_cols[0] - col0, t.core_rows[0] - row0, classes)
         record.mark(t.key)
         report.tiles_written += 1
         for k, v in zip(*np.unique(classes, return_counts=True), strict=True):
@@ -290,20 +292,20 @@ def _classify_tile(
     classifier: TileClassifier | None,
     udf: str,
 ) -> npt.NDArray[np.uint8]:
-    rows, cols = t.core_in_read
+    rows, cols = t.core_in_window
     what = f"tile {t.key} of {desc.coverage_id}"
+    read_row, read_col = t.window_rows[0], t.window_cols[0]
+    read_height, read_width = t.window_shape
     if mode == "client":
         assert classifier is not None
-        cube = read_window(client, desc, t.read_col, t.read_row, t.read_width, t.read_height)
+        cube = read_window(client, desc, read_col, read_row, read_width, read_height)
         classes = np.asarray(classifier.classify_array(cube.astype(np.uint16, copy=False)))
-        if classes.shape != (t.read_height, t.read_width):
-            raise InputError(
-                "classifier", f"returned {classes.shape} for a {t.read_height}x{t.read_width} tile"
-            )
+        if classes.shape != (read_height, read_width):
+            raise InputError("classifier", f"returned {classes.shape} for a {read_height}x{read_width} tile")
         classes = np.where((cube == model.spec.nodata).all(axis=0), 0, classes)
     else:
-        e, n = desc.grid.read_subsets(t.read_col, t.read_row, t.read_width, t.read_height)
+        e, n = desc.grid.read_subsets(read_col, read_row, read_width, read_height)
         query = udf_query(desc.coverage_id, (e.lo or 0.0, e.hi or 0.0), (n.lo or 0.0, n.hi or 0.0), udf)
         arr, _ = decode_tile(client.process(query), what)
-        classes = expect_shape(arr, 1, t.read_height, t.read_width, what)[0]
+        classes = expect_shape(arr, 1, read_height, read_width, what)[0]
     return np.ascontiguousarray(_classes_as_uint8(classes, model.classes.num_classes, what)[rows, cols])

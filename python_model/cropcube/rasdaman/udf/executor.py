@@ -1,4 +1,4 @@
-"""Run the steps of a UDF (un)deployment plan (:mod:`cropcube.rasdaman.deploy`).
+"""Run the steps of a UDF (un)deployment plan (:mod:`cropcube.rasdaman.udf.deploy`).
 
 Each step is idempotent (atomic file replacement, delete-before-create), so a deployment that stopped
 halfway is finished by running it again.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cropcube.errors import CropcubeError, InputError
-from cropcube.rasdaman.deploy import (
+from cropcube.rasdaman.udf.deploy import (
     InstallFile,
     Rasql,
     RemoveFile,
@@ -25,7 +25,7 @@ from cropcube.rasdaman.deploy import (
     WriteFile,
     describe,
 )
-from cropcube.rasdaman.udf_rasql import RasqlError
+from cropcube.rasdaman.udf.rasql_http import RasqlError
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def execute(
     """Run the steps in order; stop at the first failure.
 
     Args:
-        steps: a plan from :func:`~cropcube.rasdaman.deploy.plan_deploy` or ``plan_undeploy``.
+        steps: a plan from :func:`~cropcube.rasdaman.udf.deploy.plan_deploy` or ``plan_undeploy``.
         rasql: runs one rasql statement and returns the answer (raises RasqlError on failure).
         dry_run: only print the steps.
         echo: where progress lines go.

@@ -19,9 +19,9 @@ from typing import Any
 import numpy.typing as npt
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
+from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import CoverageGrid
-from cropcube.rasdaman.tiff import encode_tile
+from cropcube.rasdaman.transport.tiff import encode_tile
 
 PROTOBUF_ENV = "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
 
@@ -56,7 +56,7 @@ def import_rasdapy() -> tuple[Any, Any]:
 
 def update_query(collection: str, col: int, row: int, width: int, height: int) -> str:
     """The rasql update of one tile (all values validated)."""
-    validate.coverage_id(collection, "rasdaman collection")
+    ids.coverage_id(collection, "rasdaman collection")
     for name, v in (("col", col), ("row", row), ("width", width), ("height", height)):
         if not isinstance(v, int) or v < 0 or (name in ("width", "height") and v < 1):
             raise InputError(f"tile {name}", f"{v!r} is not a valid grid index/size")
@@ -83,7 +83,7 @@ class RasqlTileWriter:
         port: int = 7001,
         user: str | None = None,
     ) -> None:
-        self.collection = validate.coverage_id(collection, "rasdaman collection")
+        self.collection = ids.coverage_id(collection, "rasdaman collection")
         self.grid = grid
         db_connector, query_executor = import_rasdapy()
         user = user or os.environ.get("CROPCUBE_RASDAMAN_USER", "rasadmin")

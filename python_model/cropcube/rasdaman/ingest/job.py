@@ -31,14 +31,14 @@ from rasterio.windows import Window
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
-from cropcube.rasdaman import metadata, validate
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.coverage_io import CoverageWriter
-from cropcube.rasdaman.errors import NoSuchCoverageError
-from cropcube.rasdaman.gml import Band
+from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import CoverageGrid
-from cropcube.rasdaman.ingredients import coverage_ingredients, tiling_for, write_ingredients
+from cropcube.rasdaman.ingest.ingredients import coverage_ingredients, tiling_for, write_ingredients
 from cropcube.rasdaman.progress import ProgressRecord
+from cropcube.rasdaman.transport.coverage_io import CoverageWriter
+from cropcube.rasdaman.transport.errors import NoSuchCoverageError
+from cropcube.rasdaman.transport.gml import Band
+from cropcube.rasdaman.transport.petascope import PetascopeClient
 
 log = logging.getLogger(__name__)
 LAYOUTS = ("2d", "3d", "both")
@@ -170,12 +170,12 @@ class Ingester:
         dates: list[str] | None = None,
     ) -> CoverageResult:
         """Create ``coverage_id`` from ``source`` (2-D, or 3-D when ``dates`` are given)."""
-        validate.coverage_id(coverage_id)
+        ids.coverage_id(coverage_id)
         params = {
             "coverage": coverage_id,
             "info": info,
             "tile": self.tile_size,
-            "endpoint": validate.redact(self.client.endpoint),
+            "endpoint": ids.redact(self.client.endpoint),
         }
         progress = ProgressRecord(
             self.work_dir / f"{coverage_id}.progress.json", params, restart=self.restart
@@ -314,7 +314,7 @@ def ingest(
     if cube is None and labels is None:
         raise InputError("ingest", "give a cube, labels, or both")
     for cid in (features_id, features_3d_id, labels_id):
-        validate.coverage_id(cid)
+        ids.coverage_id(cid)
     ingester = Ingester(client, Path(work_dir), method, replace, restart, tile_size, runner)
     ingester.work_dir.mkdir(parents=True, exist_ok=True)
     report = IngestReport()

@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
-from cropcube.rasdaman.client import PetascopeClient
-from cropcube.rasdaman.gml import Band, CoverageDescription, coverage_gml
+from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import AxisSubset, CoverageGrid
-from cropcube.rasdaman.tiff import decode_tile, encode_tile, expect_shape
+from cropcube.rasdaman.transport.gml import Band, CoverageDescription, coverage_gml
+from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.rasdaman.transport.tiff import decode_tile, encode_tile, expect_shape
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class CoverageWriter:
     dates: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
-        validate.coverage_id(self.coverage_id)
+        ids.coverage_id(self.coverage_id)
         if self.dtype not in PIXEL_TYPES:
             raise InputError("pixel type", f"{self.dtype!r} is not one of {sorted(PIXEL_TYPES)}")
 

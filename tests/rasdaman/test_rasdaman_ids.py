@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
-from cropcube.rasdaman.classify import udf_query
+from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import AxisSubset
-from cropcube.rasdaman.rasql import update_query
+from cropcube.rasdaman.transport.rasql import update_query
+from cropcube.rasdaman.writeback.job import udf_query
 
 INJECTIONS = [
     "cov) return 1; delete from x --",
@@ -36,7 +36,7 @@ INJECTIONS = [
 @pytest.mark.parametrize("bad", INJECTIONS)
 def test_injection_strings_are_rejected_everywhere(bad: str) -> None:
     with pytest.raises(InputError):
-        validate.coverage_id(bad)
+        ids.coverage_id(bad)
     with pytest.raises(InputError):
         AxisSubset(bad, 0, 1)
     with pytest.raises(InputError):
@@ -48,7 +48,7 @@ def test_injection_strings_are_rejected_everywhere(bad: str) -> None:
 @given(st.text(min_size=1, max_size=30))
 def test_accepted_ids_contain_only_identifier_characters(text: str) -> None:
     try:
-        cid = validate.coverage_id(text)
+        cid = ids.coverage_id(text)
     except InputError:
         return
     assert cid.isascii() and (cid[0].isalpha() or cid[0] == "_") and cid.replace("_", "").isalnum()
@@ -86,15 +86,12 @@ def test_subset_text_forms() -> None:
 )
 def test_bad_endpoints(url: str) -> None:
     with pytest.raises(InputError, match="endpoint"):
-        validate.endpoint(url)
+        ids.endpoint(url)
 
 
 def test_good_endpoint_and_redaction() -> None:
-    assert (
-        validate.endpoint(" https://example.org:8443/rasdaman/ows ")
-        == "https://example.org:8443/rasdaman/ows"
-    )
-    assert validate.redact("http://u:secret@h:8080/rasdaman/ows?x=1") == "http://h:8080/rasdaman/ows"
+    assert ids.endpoint(" https://example.org:8443/rasdaman/ows ") == "https://example.org:8443/rasdaman/ows"
+    assert ids.redact("http://u:secret@h:8080/rasdaman/ows?x=1") == "http://h:8080/rasdaman/ows"
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -107,7 +104,7 @@ def test_rasql_update_text_and_rasdapy_import() -> None:
     # A fresh interpreter: the workaround must work when rasdaman code is the first to load protobuf
     # (in this test process other tests may have loaded protobuf's C implementation already).
     code = (
-        "from cropcube.rasdaman.rasql import import_rasdapy; d, q = import_rasdapy(); "
+        "from cropcube.rasdaman.transport.rasql import import_rasdapy; d, q = import_rasdapy(); "
         "print(d.__name__, q.__name__)"
     )
     env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}
@@ -119,7 +116,7 @@ def test_rasdapy_import_after_protobuf_c_gives_a_clear_error() -> None:
     code = (
         "import google.protobuf.descriptor_pb2\n"
         "from cropcube.errors import InputError\n"
-        "from cropcube.rasdaman.rasql import import_rasdapy\n"
+        "from cropcube.rasdaman.transport.rasql import import_rasdapy\n"
         "try:\n    import_rasdapy()\nexcept InputError as e:\n    print('clear error:', e)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"}

@@ -2,7 +2,7 @@
 
 :func:`plan_deploy` and :func:`plan_undeploy` return the exact steps (builds, file installs, the
 config file, service restarts, rasql statements and a smoke query) as plain data, so that tests and
-``--dry-run`` show them without a server; :mod:`cropcube.rasdaman.udf_executor` runs them.
+``--dry-run`` show them without a server; :mod:`cropcube.rasdaman.udf.executor` runs them.
 
 Layout in the installation (``$RMANHOME``)::
 
@@ -117,7 +117,7 @@ Step = RunCommand | InstallFile | WriteFile | RemoveFile | RemoveFolder | Rasql
 
 def project_root() -> Path:
     """The source checkout this package runs from (``udf/`` lives there)."""
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[4]
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
-from cropcube.rasdaman.errors import NoSuchCoverageError, RasdamanError, parse_exception_report
-from cropcube.rasdaman.gml import CoverageDescription, parse_description
+from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import AxisSubset
+from cropcube.rasdaman.transport.errors import NoSuchCoverageError, RasdamanError, parse_exception_report
+from cropcube.rasdaman.transport.gml import CoverageDescription, parse_description
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class PetascopeClient:
     def __init__(
         self, endpoint: str, policy: RetryPolicy | None = None, session: requests.Session | None = None
     ) -> None:
-        self.endpoint = validate.endpoint(endpoint)
+        self.endpoint = ids.endpoint(endpoint)
         self.policy = policy or RetryPolicy()
         self.session = session or requests.Session()
         retry = Retry(
@@ -89,7 +89,7 @@ class PetascopeClient:
             self.session.auth = creds
 
     def __repr__(self) -> str:
-        return f"PetascopeClient({validate.redact(self.endpoint)!r})"
+        return f"PetascopeClient({ids.redact(self.endpoint)!r})"
 
     # -- transport --------------------------------------------------------------------------------
 
@@ -119,14 +119,14 @@ class PetascopeClient:
                 operation,
                 0,
                 "",
-                f"timed out after {self.policy.retries} retries ({validate.redact(self.endpoint)})",
+                f"timed out after {self.policy.retries} retries ({ids.redact(self.endpoint)})",
             ) from None
         except requests.exceptions.ConnectionError:
             raise RasdamanError(
                 operation,
                 0,
                 "",
-                f"cannot connect to {validate.redact(self.endpoint)} after {self.policy.retries} retries",
+                f"cannot connect to {ids.redact(self.endpoint)} after {self.policy.retries} retries",
             ) from None
         body = resp.content
         report = parse_exception_report(body)
@@ -139,9 +139,7 @@ class PetascopeClient:
                 )
             cls = NoSuchCoverageError if code == "NoSuchCoverage" else RasdamanError
             raise cls(operation, resp.status_code, code, text)
-        log.debug(
-            "%s %s -> %d (%d bytes)", operation, validate.redact(self.endpoint), resp.status_code, len(body)
-        )
+        log.debug("%s %s -> %d (%d bytes)", operation, ids.redact(self.endpoint), resp.status_code, len(body))
         return body
 
     @staticmethod
@@ -168,7 +166,7 @@ class PetascopeClient:
         Raises:
             NoSuchCoverageError: the coverage does not exist.
         """
-        validate.coverage_id(coverage_id)
+        ids.coverage_id(coverage_id)
         body = self._send(
             "DescribeCoverage", "GET", [*self._base("DescribeCoverage"), ("coverageId", coverage_id)]
         )
@@ -184,7 +182,7 @@ class PetascopeClient:
 
     def get_coverage(self, coverage_id: str, subsets: Sequence[AxisSubset], fmt: str = "image/tiff") -> bytes:
         """A GetCoverage answer (GeoTIFF by default) of the subsets of a coverage."""
-        validate.coverage_id(coverage_id)
+        ids.coverage_id(coverage_id)
         params = [*self._base("GetCoverage"), ("coverageId", coverage_id)]
         params += [("subset", s.kvp()) for s in subsets]
         params.append(("format", _media_type(fmt)))
@@ -223,7 +221,7 @@ class PetascopeClient:
         This is the multipart POST wcst_import sends when the service is not local
         (``util/url_util.py: send_post_request``).
         """
-        validate.coverage_id(coverage_id)
+        ids.coverage_id(coverage_id)
         data = [*self._base("UpdateCoverage"), ("coverageId", coverage_id)]
         data += [("subset", s.kvp()) for s in subsets]
         data.append(("inputCoverage", gml))
@@ -231,7 +229,7 @@ class PetascopeClient:
 
     def delete_coverage(self, coverage_id: str) -> None:
         """DeleteCoverage."""
-        validate.coverage_id(coverage_id)
+        ids.coverage_id(coverage_id)
         self._send("DeleteCoverage", "GET", [*self._base("DeleteCoverage"), ("coverageId", coverage_id)])
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from cropcube.errors import InputError
-from cropcube.rasdaman import validate
+from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import CoverageGrid, format_number
 
 OPENGIS_DEF = "http://www.opengis.net/def"
@@ -98,7 +98,7 @@ def coverage_gml(
         single_cell: a one-cell grid filled with the nil values (InsertCoverage).
         resolver: CRS resolver prefix.
     """
-    validate.coverage_id(coverage_id)
+    ids.coverage_id(coverage_id)
     if not bands:
         raise InputError("bands", "a coverage needs at least one band")
     r = grid.resolution
@@ -106,8 +106,7 @@ def coverage_gml(
     origin_e, origin_n = grid.left + r / 2, grid.top - r / 2
     if dates:
         days = [
-            (dt.date.fromisoformat(validate.iso_date(d)) - dt.date.fromisoformat(dates[0])).days
-            for d in dates
+            (dt.date.fromisoformat(ids.iso_date(d)) - dt.date.fromisoformat(dates[0])).days for d in dates
         ]
         if single_cell:
             days = days[:1]

@@ -1,0 +1,1 @@
+"""Crop-map products: the quicklook with its legend (and the class palette, attribute tables, STAC)."""

@@ -1,0 +1,1 @@
+"""Getting cubes and labels into rasdaman: wcst_import ingredients or WCS-T, resumable."""

@@ -1,0 +1,1 @@
+"""Talking to rasdaman: petascope (WCS, WCPS, WCS-T) over HTTP, rasql over rasdapy3, and their formats."""
