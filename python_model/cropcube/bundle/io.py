@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ import torch
 
 from cropcube.bundle.metadata import METADATA_FILE, BundleMetadata
 from cropcube.errors import InputError
+from cropcube.io.atomic import atomic_output
 
 
 def content_hash(module: torch.nn.Module, metadata: BundleMetadata) -> str:
@@ -43,19 +42,10 @@ def save_bundle(module: torch.jit.ScriptModule, metadata: BundleMetadata, path: 
     path = Path(path)
     metadata.content_hash = content_hash(module, metadata)
     extra = {METADATA_FILE: metadata.to_json()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            buf = io.BytesIO()
-            torch.jit.save(module, buf, _extra_files=extra)
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    torch.jit.save(module, buf, _extra_files=extra)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
     return metadata
 
 

@@ -11,21 +11,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import rasterio
-from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
-from cropcube.io import atomic_output
+from cropcube.io.atomic import atomic_output
+from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
 from cropcube.readers.grid import Grid
 
 log = logging.getLogger(__name__)
 
-TILE = 256
-"""Internal tile size of written cubes (also the COG block size)."""
-
 CHUNK = 1024
-"""Rows/cols of the windows the pixels are produced in (a multiple of :data:`TILE`)."""
+"""Rows/cols of the windows the pixels are produced in (a multiple of :data:`cropcube.io.geotiff.TILE`)."""
 
 
 def chunk_windows(grid: Grid, chunk: int = CHUNK) -> Iterator[Window]:
@@ -67,61 +64,51 @@ def write_cube(
     """
     path = Path(path)
     windows = list(chunk_windows(grid, chunk))
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": spec.n_channels,
-        "dtype": spec.dtype,
-        "crs": grid.rasterio_crs,
-        "transform": grid.transform,
-        "nodata": spec.nodata,
-        "tiled": True,
-        "blockxsize": TILE,
-        "blockysize": TILE,
-        "compress": "deflate",
-        "predictor": 2 if np.issubdtype(np.dtype(spec.dtype), np.integer) else 3,
-        "interleave": "band" if cog else "pixel",
-        "BIGTIFF": "IF_SAFER",
-    }
+    profile = tiled_profile(
+        grid.width,
+        grid.height,
+        spec.n_channels,
+        spec.dtype,
+        grid.rasterio_crs,
+        grid.transform,
+        spec.nodata,
+        interleave="band" if cog else "pixel",
+        tiled=True,
+    )
     with atomic_output(path) as tmp:
-        # The staging name starts with the temporary name, so atomic_output removes it on failure.
+        # The staging name starts with the temporary name: a failed or killed run's staging file is
+        # removed with it (and found as an orphan by the next run).
         staging = tmp.with_name(tmp.name + ".tiled.tif") if cog else tmp
         try:
             with rasterio.open(staging, "w", **profile) as dst:
-                for i, d in enumerate(spec.descriptions(), start=1):
-                    dst.set_band_description(i, d)
-                dst.update_tags(**{"CROPCUBE_SPEC": _spec_tag(spec), **dict(tags or {})})
-                for done, window in enumerate(windows, start=1):
-                    block = np.asarray(fill(window))
-                    expected = (spec.n_channels, int(window.height), int(window.width))
-                    if block.shape != expected:
-                        raise InputError(
-                            str(path), f"internal: window {window} gave {block.shape}, expected {expected}"
-                        )
-                    dst.write(block.astype(spec.dtype, copy=False), window=window)
-                    if progress is not None:
-                        progress(done, len(windows))
+                all_tags = {"CROPCUBE_SPEC": _spec_tag(spec), **dict(tags or {})}
+                describe(dst, spec.descriptions(), tags=all_tags)
+                _write_windows(dst, windows, fill, spec, path, progress)
             if cog:
-                with rasterio.open(staging) as src:
-                    rio_copy(
-                        src,
-                        str(tmp),
-                        driver="COG",
-                        compress="DEFLATE",
-                        predictor="YES",
-                        blocksize=TILE,
-                        # Overviews of a 28-band data cube serve no viewer and cost more than
-                        # the whole write (measured: 190 s vs 9 s for 2048x2048); skip them.
-                        OVERVIEWS="NONE",
-                        BIGTIFF="IF_SAFER",
-                        NUM_THREADS="ALL_CPUS",
-                    )
+                copy_to_cog(staging, tmp, overview_resampling=None)
         finally:
             if cog:
                 staging.unlink(missing_ok=True)
     log.info("wrote %s (%s)", path, grid)
     return path
+
+
+def _write_windows(
+    dst: Any,
+    windows: list[Window],
+    fill: Callable[[Window], npt.NDArray[Any]],
+    spec: CubeSpec,
+    path: Path,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    for done, window in enumerate(windows, start=1):
+        block = np.asarray(fill(window))
+        expected = (spec.n_channels, int(window.height), int(window.width))
+        if block.shape != expected:
+            raise InputError(str(path), f"internal: window {window} gave {block.shape}, expected {expected}")
+        dst.write(block.astype(spec.dtype, copy=False), window=window)
+        if progress is not None:
+            progress(done, len(windows))
 
 
 def _spec_tag(spec: CubeSpec) -> str:

@@ -7,14 +7,13 @@ halfway is finished by running it again.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cropcube.errors import CropcubeError, InputError
+from cropcube.io.atomic import atomic_output
 from cropcube.rasdaman.udf.deploy import (
     InstallFile,
     Rasql,
@@ -37,16 +36,9 @@ class DeployError(CropcubeError):
 
 
 def _replace_atomically(target: Path, write: Callable[[Path], None], mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_output(target) as tmp:
         write(tmp)
         tmp.chmod(mode)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _run_command(step: RunCommand) -> None:
