@@ -114,7 +114,7 @@ class _Interrupting:
     def __init__(self, clf: Classifier, limit: int | None = None) -> None:
         self.clf, self.limit, self.calls = clf, limit, 0
         self.metadata, self.backend, self.device = clf.metadata, clf.backend, clf.device
-        self.tile_size = clf.tile_size
+        self.tile_size, self.model_path = clf.tile_size, clf.model_path
 
     def run(self, *args, **kwargs):
         if self.limit is not None and self.calls >= self.limit:

@@ -1,16 +1,25 @@
-"""`classify_file`: windowed streaming classification of a cube file into a class-map COG.
+"""`classify_file`: a cube file in, a class-map COG and its products out, as a phased job.
 
-Memory stays bounded by one block (default 2048 x 2048 core pixels plus the halo) whatever the
-scene size: blocks are read with rasterio, classified, and their cores written into a tiled work
-file, which is finally turned into a Cloud-Optimized GeoTIFF (atomically).
+1. **plan** (:func:`plan_file_job`): every argument is checked before any work starts: the cube (a
+   readable raster on the grid the bundle was trained for), the output paths (files, writable, none of
+   them an input), the parcels (readable, overlapping the cube).
+2. **classify** (:class:`BlockRun`): blocks of the cube (default 2048 x 2048 core pixels plus the
+   halo) are read with rasterio, classified, and their cores written into a tiled work file; memory
+   stays bounded by one block whatever the scene size. Checkpoints make an interrupted run resumable.
+3. **vote** (with parcels): every parcel gets the class with the highest mean probability.
+4. **check**: the class indices the model produced lie within the bundle's classes.
+5. **publish** (:data:`PRODUCTS`): each product (class-map COG, confidence COG, quicklook, summary)
+   is written under a temporary name, and only when all are complete are they renamed into place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,14 +28,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import rasterio
-from rasterio.shutil import copy as rio_copy
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 from tqdm import tqdm
 
+from cropcube.bundle import BundleMetadata
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Backend, Classifier
-from cropcube.io import atomic_output
-from cropcube.maps.quicklook import write_quicklook
+from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
+from cropcube.io.atomic import Publication
+from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
+from cropcube.readers import CubeInfo, Grid, open_cube
+from cropcube.readers.grid import require_model_grid
 from cropcube.tiling import Tile, plan_tiles
 
 log = logging.getLogger(__name__)
@@ -59,6 +72,8 @@ class ClassifySummary:
         device: ``cpu`` or ``cuda``.
         model: model name and version.
         content_hash: the bundle's content hash.
+        products: product name -> file, for every file published (class map included).
+        class_names: class index -> English name, for the classes present.
     """
 
     input: str
@@ -76,15 +91,23 @@ class ClassifySummary:
     device: str = ""
     model: str = ""
     content_hash: str = ""
+    products: dict[str, str] = field(default_factory=dict)
+    class_names: dict[int, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         d = asdict(self)
         d["class_counts"] = {str(k): v for k, v in self.class_counts.items()}
+        d["class_names"] = {str(k): v for k, v in self.class_names.items()}
         return d
 
     def format(self, names: list[str] | None = None, top: int = 10) -> str:
-        """A short human-readable report: sizes, speed and the most frequent classes."""
+        """A short human-readable report: sizes, speed and the most frequent classes.
+
+        Args:
+            names: class names indexed by class index (default: :attr:`class_names`).
+            top: how many classes to list.
+        """
         lines = [
             f"classified {self.width} x {self.height} px in {self.seconds:.1f} s "
             f"({self.pixels_per_second / 1e6:.2f} Mpx/s, {self.backend} backend on {self.device}, "
@@ -99,7 +122,10 @@ class ClassifySummary:
         total = max(sum(self.class_counts.values()), 1)
         lines.append(f"class 0 pixels (no data, or outside every parcel): {self.nodata_pixels}")
         shown = sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]
-        labels = [names[idx] if names and idx < len(names) else "" for idx, _ in shown]
+        if names is None:
+            labels = [self.class_names.get(idx, "") for idx, _ in shown]
+        else:
+            labels = [names[idx] if idx < len(names) else "" for idx, _ in shown]
         width = max((len(name) for name in labels), default=0)  # the longest BRP name sets the column
         for (idx, n), name in zip(shown, labels, strict=True):
             lines.append(f"  {idx:3d} {name:<{width}} {n:>10d} px {100 * n / total:5.1f} %")
@@ -120,48 +146,477 @@ def _window(rows: tuple[int, int], cols: tuple[int, int]) -> Window:
     return Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
 
 
-def _work_profile(src: Any) -> dict[str, Any]:
-    return {
-        "driver": "GTiff",
-        "width": src.width,
-        "height": src.height,
-        "count": 1,
-        "dtype": "uint8",
-        "crs": src.crs,
-        "transform": src.transform,
-        "nodata": 0,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "compress": "deflate",
-        "BIGTIFF": "IF_SAFER",
-    }
+def _pixels(b: Tile) -> int:
+    return (b.core_rows[1] - b.core_rows[0]) * (b.core_cols[1] - b.core_cols[0])
 
 
-def _to_cog(work: Path, output: Path) -> None:
-    with atomic_output(output) as tmp:
-        rio_copy(
-            str(work),
-            str(tmp),
-            driver="COG",
-            compress="DEFLATE",
-            predictor="YES",
-            blocksize=256,
-            overview_resampling="nearest",
-            BIGTIFF="IF_SAFER",
-        )
+# -- phase 1: plan ---------------------------------------------------------------------------------
 
 
-def _parcel_ids(parcels: str | Path, grid: Any) -> npt.NDArray[np.int32]:
+@dataclass
+class FileJob:
+    """A planned :func:`classify_file` run: checked inputs, the block plan, the work files.
+
+    Attributes:
+        cube: the cube file.
+        output: the class-map COG to publish.
+        clf: the classifier (anything with ``metadata``, ``run``, ``tile_size``, ``backend``,
+            ``device`` and ``model_path``).
+        info: the cube's header facts.
+        blocks: the block plan (core + halo per block).
+        confidence: also publish the confidence COG.
+        quicklook: also publish the PNG quicklook.
+        progress: show a progress bar.
+        parcel_ids: parcel id per cube pixel (0 = none) when voting, else None.
+        voter: the parcel voter when voting, else None.
+    """
+
+    cube: Path
+    output: Path
+    clf: Any
+    info: CubeInfo
+    blocks: list[Tile]
+    confidence: bool
+    quicklook: bool
+    progress: bool
+    parcel_ids: npt.NDArray[np.int32] | None = None
+    voter: Any = None
+
+    @property
+    def metadata(self) -> BundleMetadata:
+        """The bundle's metadata."""
+        meta: BundleMetadata = self.clf.metadata
+        return meta
+
+    @property
+    def work(self) -> Path:
+        """The tiled work file the class blocks are written into."""
+        return self.output.with_name(f".{self.output.name}.work.tif")
+
+    @property
+    def work_confidence(self) -> Path | None:
+        """The confidence work file, when confidence is asked for."""
+        return self.output.with_name(f".{self.output.name}.work_confidence.tif") if self.confidence else None
+
+    @property
+    def state(self) -> Path:
+        """The checkpoint: which blocks are done, and for which inputs."""
+        return self.output.with_name(f".{self.output.name}.work.json")
+
+    def resume_key(self) -> dict[str, Any]:
+        """What must be unchanged for a later run to resume this one."""
+        stat = self.cube.stat()
+        return {
+            "cube": str(self.cube.resolve()),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "model": self.metadata.content_hash,
+            "block": self.blocks[0].core_rows[1] - self.blocks[0].core_rows[0] if self.blocks else 0,
+            "blocks": len(self.blocks),
+            "halo": self.metadata.halo,
+            "confidence": self.confidence,
+        }
+
+    def remove_work_files(self) -> None:
+        """Remove the work files and the checkpoint."""
+        for p in (self.work, self.work_confidence, self.state):
+            if p is not None:
+                p.unlink(missing_ok=True)
+
+
+def _check_output_paths(output: Path, inputs: list[Path | None], confidence: bool, quicklook: bool) -> None:
+    siblings = sibling_paths(output)
+    require_output_file(output, inputs, "output")
+    if output.suffix.lower() not in (".tif", ".tiff"):
+        raise InputError(str(output), "the class map is a GeoTIFF: give an output ending in .tif or .tiff")
+    wanted = {"summary": True, "confidence": confidence, "quicklook": quicklook}
+    for name, path in siblings.items():
+        if wanted[name]:
+            require_output_file(path, inputs, f"{name} output (written beside {output.name})")
+
+
+def _parcel_ids(parcels: Path, cube: Path, grid: Grid) -> npt.NDArray[np.int32]:
     from cropcube.readers.brp import rasterize_brp, read_brp_parcels
 
     _, ids, report = rasterize_brp(read_brp_parcels(parcels), grid)
-    log.info("parcels: %s", report.summary())
+    log.info("%s", report.summary())
+    if report.parcels_rasterised == 0:
+        raise InputError(
+            str(parcels),
+            f"no parcel covers a pixel of the cube {cube} ({grid}): the map would be all 0 (no parcel); "
+            "give the parcels of the cube's area, or classify without --parcels",
+        )
     return ids
 
 
-def _read_block(src: Any, indexes: list[int], tile: Tile) -> npt.NDArray[Any]:
-    return np.asarray(src.read(indexes, window=_window(tile.window_rows, tile.window_cols)))
+def plan_file_job(
+    cube: str | Path,
+    output: str | Path,
+    make_classifier: Callable[[], Any],
+    parcels: str | Path | None = None,
+    confidence: bool = False,
+    quicklook: bool = True,
+    block_size: int = 0,
+    progress: bool = True,
+    model: str | os.PathLike[str] | None = None,
+) -> FileJob:
+    """Phase 1: check every input and output, then plan the blocks. Nothing is written.
+
+    The cheap checks (file kinds, output paths, the cube's header) come before the model is loaded,
+    and the model's grid facts before the parcels are rasterised.
+
+    Raises:
+        InputError: naming the input and the problem.
+    """
+    cube, output = Path(cube), Path(output)
+    parcels_path = Path(parcels) if parcels is not None else None
+    require_file(cube, "cube")
+    if parcels_path is not None:
+        require_file(parcels_path, "parcels GeoPackage")
+    model_input = Path(model) if model is not None else None
+    if model_input is not None:
+        require_file(model_input, "model bundle")
+    _check_output_paths(output, [cube, parcels_path, model_input], confidence, quicklook)
+    info = open_cube(cube)
+    if block_size < 0:
+        raise InputError("block_size", f"{block_size} must be 0 (default) or positive")
+    clf = make_classifier()
+    meta: BundleMetadata = clf.metadata
+    require_model_grid(info.grid, meta.spec, str(cube), str(clf.model_path))
+    if info.count != meta.spec.n_channels:
+        raise InputError(str(cube), f"{info.count} bands, but the model expects {meta.spec.n_channels}")
+    if info.described and info.spec.dates != meta.spec.dates:
+        log.warning(
+            "%s: dates %s differ from the model's training dates %s", cube, info.spec.dates, meta.spec.dates
+        )
+    ids = voter = None
+    if parcels_path is not None:
+        from cropcube.evaluation.voting import ParcelVoter
+
+        ids = _parcel_ids(parcels_path, cube, info.grid)
+        voter = ParcelVoter(meta.classes.num_classes)
+    tile = clf.tile_size
+    block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
+    height, width = info.grid.shape
+    blocks = list(plan_tiles(height, width, block, meta.halo))
+    return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter)
+
+
+# -- phase 2: classify the blocks (resumable) -------------------------------------------------------
+
+
+def _read_block(src: Any, indexes: list[int], tile: Tile, where: str) -> npt.NDArray[Any]:
+    try:
+        return np.asarray(src.read(indexes, window=_window(tile.window_rows, tile.window_cols)))
+    except RasterioError as exc:
+        rows, cols = tile.window_rows, tile.window_cols
+        raise InputError(
+            where, f"cannot read pixels of rows {rows[0]}..{rows[1]}, columns {cols[0]}..{cols[1]} "
+            f"(truncated or corrupt file?): {exc}",
+        ) from None  # fmt: skip
+
+
+def _describe_maps(dst: Any, meta: BundleMetadata, description: str, palette: bool) -> None:
+    tags = {
+        "CROPCUBE_MODEL": f"{meta.model_name} {meta.model_version}",
+        "CROPCUBE_MODEL_HASH": meta.content_hash,
+        "CROPCUBE_CLASSES": json.dumps(
+            {
+                str(c.index): {"gewascode": c.gewascode, "name_nl": c.name_nl, "name_en": c.name_en}
+                for c in meta.classes
+            },
+            ensure_ascii=False,
+        ),
+        "CROPCUBE_NODATA_CLASS": "0",
+    }
+    describe(dst, [description], meta.classes.palette() if palette else None, tags)
+
+
+class BlockRun:
+    """Phase 2 of :func:`classify_file`: classify every block into the work file(s), resumably.
+
+    Each checkpoint segment closes the work files (GDAL flushes on close) before the checkpoint
+    records the blocks done; a later run with the same cube, bundle and options resumes after them.
+    Runs with parcel voting start over (the voter's sums are not checkpointed).
+    """
+
+    def __init__(self, job: FileJob, checkpoint_seconds: float) -> None:
+        self.job = job
+        self.checkpoint_seconds = checkpoint_seconds
+        self.key = job.resume_key()
+
+    def _done_before(self) -> set[int]:
+        job = self.job
+        if job.voter is not None or not job.work.exists():
+            return set()
+        if job.work_confidence is not None and not job.work_confidence.exists():
+            return set()
+        try:
+            state = json.loads(job.state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+        if not isinstance(state, dict) or state.get("key") != self.key:
+            return set()
+        done = {int(i) for i in state.get("done", []) if 0 <= int(i) < len(job.blocks)}
+        log.warning("resuming: %d of %d blocks were done by an earlier run", len(done), len(job.blocks))
+        return done
+
+    def _counts_of(self, done: set[int], bar: Any) -> npt.NDArray[np.int64]:
+        counts = np.zeros(256, dtype=np.int64)
+        if done:
+            with rasterio.open(self.job.work) as ds:
+                for i in sorted(done):
+                    b = self.job.blocks[i]
+                    window = _window(b.core_rows, b.core_cols)
+                    counts += np.bincount(ds.read(1, window=window).ravel(), minlength=256)
+                    bar.update(_pixels(b))
+        return counts
+
+    def run(self) -> npt.NDArray[np.int64]:
+        """Classify every block not done yet; return the class counts (256 bins) of the whole map."""
+        job = self.job
+        done = self._done_before()
+        if not done:
+            job.state.unlink(missing_ok=True)  # a stale checkpoint of another run
+        height, width = job.info.grid.shape
+        with (
+            rasterio.Env(**_GDAL_ENV),
+            rasterio.open(job.cube) as src,
+            tqdm(total=width * height, unit="px", unit_scale=True, disable=not job.progress) as bar,
+        ):
+            counts = self._counts_of(done, bar)
+            todo = [i for i in range(len(job.blocks)) if i not in done]
+            fresh = not done
+            while fresh or todo:
+                counts += self._segment(src, todo, fresh, done, bar)
+                fresh = False
+        return counts
+
+    def _open_work(self, path: Path | None, fresh: bool) -> Any:
+        if path is None:
+            return contextlib.nullcontext()
+        if not fresh:
+            return rasterio.open(path, "r+")
+        grid = self.job.info.grid
+        profile = tiled_profile(grid.width, grid.height, 1, "uint8", grid.crs, grid.transform, 0, tiled=True)
+        return rasterio.open(path, "w", **profile)
+
+    def _segment(
+        self, src: Any, todo: list[int], fresh: bool, done: set[int], bar: Any
+    ) -> npt.NDArray[np.int64]:
+        """Classify blocks from ``todo`` (consumed) until the checkpoint interval is over."""
+        job = self.job
+        counts = np.zeros(256, dtype=np.int64)
+        indexes, where = list(job.info.band_indexes), str(job.cube)
+        with (
+            self._open_work(job.work, fresh) as dst,
+            self._open_work(job.work_confidence, fresh) as cdst,
+            ThreadPoolExecutor(max_workers=1) as reader,
+        ):
+            # One reader thread fetches (and decompresses) the next block while this one is
+            # classified; only that thread touches ``src``, so no dataset is shared across threads.
+            def fetch(i: int) -> Future[npt.NDArray[Any]]:
+                return reader.submit(_read_block, src, indexes, job.blocks[i], where)
+
+            started = time.monotonic()
+            ahead = fetch(todo[0]) if todo else None
+            while ahead is not None:
+                i = todo.pop(0)
+                block = ahead.result()
+                more = bool(todo) and time.monotonic() - started < self.checkpoint_seconds
+                ahead = fetch(todo[0]) if more else None
+                counts += self._one_block(block, job.blocks[i], dst, cdst)
+                done.add(i)
+                bar.update(_pixels(job.blocks[i]))
+            if not todo:
+                _describe_maps(dst, job.metadata, "crop class index (0 = no data)", True)
+                if cdst is not None:
+                    _describe_maps(
+                        cdst,
+                        job.metadata,
+                        "confidence: round(255 * max class probability), 0 = no data",
+                        False,
+                    )
+        if job.voter is None:
+            with atomic_output(job.state) as tmp:
+                tmp.write_text(json.dumps({"key": self.key, "done": sorted(done)}), encoding="utf-8")
+        return counts
+
+    def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
+        job = self.job
+        voting = job.voter is not None and job.parcel_ids is not None
+        maps = job.clf.run(block, confidence=cdst is not None, probabilities=voting)
+        core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
+        classes = maps.classes[core]
+        dst.write(classes, 1, window=window)
+        if cdst is not None and maps.confidence is not None:
+            cdst.write(maps.confidence[core], 1, window=window)
+        if voting and maps.probabilities is not None and job.parcel_ids is not None:
+            ids = job.parcel_ids[slice(*b.core_rows), slice(*b.core_cols)]
+            job.voter.add(maps.probabilities[(slice(None), *core)], ids)
+        return np.bincount(classes.ravel(), minlength=256).astype(np.int64)
+
+
+# -- phase 3: vote ----------------------------------------------------------------------------------
+
+
+def vote(job: FileJob) -> npt.NDArray[np.int64]:
+    """Give each parcel its voted class; pixels outside every parcel become 0 ("no parcel")."""
+    assert job.voter is not None and job.parcel_ids is not None
+    counts = np.zeros(256, dtype=np.int64)
+    with (
+        rasterio.open(job.work, "r+") as ds,
+        rasterio.open(job.work_confidence, "r+") if job.work_confidence else contextlib.nullcontext() as cds,
+    ):
+        for b in job.blocks:
+            w = _window(b.core_rows, b.core_cols)
+            block_ids = job.parcel_ids[slice(*b.core_rows), slice(*b.core_cols)]
+            voted = job.voter.apply(ds.read(1, window=w), block_ids)
+            outside = block_ids == 0
+            voted[outside] = 0
+            ds.write(voted, 1, window=w)
+            if cds is not None:
+                conf = cds.read(1, window=w)
+                conf[outside] = 0
+                cds.write(conf, 1, window=w)
+            counts += np.bincount(voted.ravel(), minlength=256)
+    return counts
+
+
+# -- phase 4: check ---------------------------------------------------------------------------------
+
+
+def check_classes(job: FileJob, counts: npt.NDArray[np.int64]) -> None:
+    """The map holds only classes 0..K of the bundle; else the bundle is at fault, and says so."""
+    k = job.metadata.classes.num_classes
+    beyond = np.flatnonzero(counts[k + 1 :])
+    if beyond.size:
+        first = int(beyond[0]) + k + 1
+        raise InputError(
+            str(job.clf.model_path),
+            f"the model wrote class index {first} ({int(counts[k + 1 :].sum())} pixels of {job.cube}) "
+            f"but its metadata declares {k} classes: the bundle's module and metadata disagree; "
+            "nothing was published",
+        )
+
+
+# -- phase 5: publish -------------------------------------------------------------------------------
+
+
+@dataclass
+class MapRun:
+    """What the product writers of the publish phase see.
+
+    Attributes:
+        job: the planned job.
+        counts: class index -> pixels of the final map (256 bins).
+        class_map: the temporary path of the class-map COG (complete when the other products run).
+        started: ``time.perf_counter()`` at the start of the job.
+        written: product name -> destination, filled in by the writers.
+    """
+
+    job: FileJob
+    counts: npt.NDArray[np.int64]
+    class_map: Path = Path()
+    started: float = 0.0
+    written: dict[str, Path] = field(default_factory=dict)
+
+
+ProductWriter = Callable[[MapRun, Publication], None]
+"""A product of the publish phase: stages its file(s) with ``pub.stage(dest)``, writes them, and
+records them in ``run.written``; it must not publish anything itself."""
+
+
+def write_class_map(run: MapRun, pub: Publication) -> None:
+    """The class-map COG (uint8, nodata 0, palette, overviews by nearest); renamed into place last."""
+    run.class_map = pub.stage(run.job.output, last=True)
+    copy_to_cog(run.job.work, run.class_map, "nearest")
+    run.written["class_map"] = run.job.output
+
+
+def write_confidence_map(run: MapRun, pub: Publication) -> None:
+    """``<stem>_confidence.tif``: round(255 * max class probability), with ``confidence``."""
+    if run.job.work_confidence is None:
+        return
+    dest = sibling_paths(run.job.output)["confidence"]
+    copy_to_cog(run.job.work_confidence, pub.stage(dest), "nearest")
+    run.written["confidence"] = dest
+
+
+def write_quicklook_png(run: MapRun, pub: Publication) -> None:
+    """``<stem>.png``: the map with a legend, at most :data:`QUICKLOOK_MAX_SIZE` px, with ``quicklook``."""
+    from cropcube.maps.quicklook import render_quicklook
+
+    job = run.job
+    if not job.quicklook:
+        return
+    height, width = job.info.grid.shape
+    scale = max(1.0, max(height, width) / QUICKLOOK_MAX_SIZE)
+    with rasterio.open(run.class_map) as ds:
+        small = ds.read(1, out_shape=(max(1, round(height / scale)), max(1, round(width / scale))))
+    dest = sibling_paths(job.output)["quicklook"]
+    render_quicklook(
+        pub.stage(dest), small, job.metadata.classes, title=f"{job.cube.name} - {job.metadata.model_name}"
+    )
+    run.written["quicklook"] = dest
+
+
+def summarize(run: MapRun) -> ClassifySummary:
+    """The job's :class:`ClassifySummary` (products as written so far)."""
+    job, counts = run.job, run.counts
+    height, width = job.info.grid.shape
+    seconds = time.perf_counter() - run.started
+    meta = job.metadata
+    written = {name: str(path) for name, path in run.written.items()}
+    class_counts = {int(i): int(n) for i, n in enumerate(counts) if i > 0 and n > 0}
+    names = meta.classes.names()
+    return ClassifySummary(
+        input=str(job.cube),
+        output=str(job.output),
+        confidence=written.get("confidence"),
+        quicklook=written.get("quicklook"),
+        width=width,
+        height=height,
+        nodata_pixels=int(counts[0]),
+        class_counts=class_counts,
+        parcels=len(job.voter.result()) if job.voter is not None else None,
+        seconds=seconds,
+        pixels_per_second=width * height / max(seconds, 1e-9),
+        backend=job.clf.backend,
+        device=job.clf.device,
+        model=f"{meta.model_name} {meta.model_version}",
+        content_hash=meta.content_hash,
+        products=written,
+        class_names={i: names[i] for i in class_counts if i < len(names)},
+    )
+
+
+def write_summary_json(run: MapRun, pub: Publication) -> None:
+    """``<stem>.json``: the :class:`ClassifySummary` of the run."""
+    dest = sibling_paths(run.job.output)["summary"]
+    run.written["summary"] = dest
+    pub.stage(dest).write_text(json.dumps(summarize(run).to_dict(), indent=2), encoding="utf-8")
+
+
+PRODUCTS: list[ProductWriter] = [
+    write_class_map,
+    write_confidence_map,
+    write_quicklook_png,
+    write_summary_json,
+]
+"""The publish phase, in order: the class map first (the others may read it), the summary last."""
+
+
+def publish(job: FileJob, counts: npt.NDArray[np.int64], started: float) -> ClassifySummary:
+    """Phase 5: write every product under a temporary name, then rename them all into place."""
+    run = MapRun(job, counts, started=started)
+    with rasterio.Env(**_GDAL_ENV), publication() as pub:
+        for product in PRODUCTS:
+            product(run, pub)
+    return summarize(run)
+
+
+# -- the job --------------------------------------------------------------------------------------
 
 
 def classify_file(
@@ -177,29 +632,33 @@ def classify_file(
     classifier: Classifier | None = None,
     tile_size: int = 0,
     threads: int = 0,
+    nonfinite: str = "error",
     block_size: int = 0,
     progress: bool = True,
     checkpoint_seconds: float = 60.0,
 ) -> ClassifySummary:
-    """Classify a cube file (GeoTIFF/COG, 28 bands date-major) into a class-map COG.
+    """Classify a cube file (GeoTIFF/COG, bands date-major) into a class-map COG and its products.
 
-    Writes ``output`` (uint8 COG, nodata 0, palette, overviews, class names in the metadata), and
+    Publishes ``output`` (uint8 COG, nodata 0, palette, overviews, class names in the metadata), and
     beside it ``<stem>_confidence.tif`` (with ``confidence``), ``<stem>.png`` (with ``quicklook``)
-    and ``<stem>.json`` (the summary). Every file appears only when complete.
+    and ``<stem>.json`` (the summary); none of them appears unless all are complete.
 
     Args:
         cube: the cube file.
-        output: the class-map file to write.
+        output: the class-map file to write (.tif); it must not be one of the inputs.
         model: bundle path (see :class:`Classifier`).
         parcels: BRP GeoPackage; when given, every parcel gets the class with the highest mean
-            probability over its pixels, and pixels outside every parcel get 0 ("no parcel").
+            probability over its pixels, and pixels outside every parcel get 0 ("no parcel"). Parcels
+            that cover no pixel of the cube are an error (the map would be all 0).
         confidence: also write the confidence map.
         quicklook: also write the PNG quicklook with a legend.
         device: ``auto``, ``cpu`` or ``cuda``.
         backend: ``auto``, ``native`` or ``python``.
-        classifier: an already open classifier (then model/device/backend/tile_size/threads are unused).
+        classifier: an already open classifier (then model/device/backend/tile_size/threads/nonfinite
+            are unused).
         tile_size: kernel core tile edge (0 = default); blocks are multiples of it.
         threads: CPU threads (0 = default).
+        nonfinite: NaN/inf in float cubes: ``"error"`` or ``"nodata"``.
         block_size: core block edge read from the file per step (0 = default).
         progress: show a progress bar.
         checkpoint_seconds: how often an interrupted run's progress is saved; running the same
@@ -207,261 +666,37 @@ def classify_file(
             with ``parcels`` start over.
 
     Raises:
-        InputError: unreadable cube, band count not matching the bundle, bad parcels, bad options.
+        InputError: naming the input: unreadable or truncated cube, a cube not on the bundle's grid
+            (CRS/resolution) or with other bands, bad parcels, an output that is a directory or an
+            input, a bundle whose module writes classes its metadata does not declare.
     """
-    from cropcube.readers import open_cube
-
     started = time.perf_counter()
-    cube, output = Path(cube), Path(output)
-    if output.resolve() == cube.resolve():
-        raise InputError(str(output), "output would overwrite the input cube")
-    clf = classifier or Classifier(
-        model, backend=backend, device=device, threads=threads, tile_size=tile_size
-    )
-    meta = clf.metadata
-    info = open_cube(cube)
-    if info.count != meta.spec.n_channels:
-        raise InputError(str(cube), f"{info.count} bands, but the model expects {meta.spec.n_channels}")
-    if info.described and info.spec.dates != meta.spec.dates:
-        log.warning(
-            "%s: dates %s differ from the model's training dates %s", cube, info.spec.dates, meta.spec.dates
+
+    def make_classifier() -> Any:
+        if classifier is not None:
+            return classifier
+        return Classifier(
+            model, backend=backend, device=device, threads=threads, tile_size=tile_size, nonfinite=nonfinite
         )
-    height, width = info.grid.shape
-    ids = _parcel_ids(parcels, info.grid) if parcels is not None else None
-    from cropcube.evaluation.voting import ParcelVoter
 
-    voter = ParcelVoter(meta.classes.num_classes) if ids is not None else None
-    tile = clf.tile_size
-    block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
-    blocks = list(plan_tiles(height, width, block, meta.halo))
-    paths = sibling_paths(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(str(output), f"cannot create the output folder ({exc.strerror})") from None
-    if not os.access(output.parent, os.W_OK):
-        raise InputError(str(output), "output folder is not writable")
-    work = output.with_name(f".{output.name}.work.tif")
-    work_conf = output.with_name(f".{output.name}.work_confidence.tif")
-    state_path = output.with_name(f".{output.name}.work.json")
-    stat = cube.stat()
-    resume_key = {
-        "cube": str(cube.resolve()),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "model": meta.content_hash,
-        "block": block,
-        "halo": meta.halo,
-        "confidence": confidence,
-    }
-    run = _BlockRun(clf, blocks, work, work_conf if confidence else None, voter, ids, progress)
-    succeeded = False
-    try:
-        with rasterio.Env(**_GDAL_ENV), rasterio.open(cube) as src:
-            counts = run.classify(src, list(info.band_indexes), state_path, resume_key, checkpoint_seconds)
-            if voter is not None and ids is not None:
-                counts = _apply_votes(work, voter, ids, blocks, work_conf if confidence else None)
-        with rasterio.Env(**_GDAL_ENV):
-            _to_cog(work, output)
-            if confidence:
-                _to_cog(work_conf, paths["confidence"])
-            if quicklook:
-                with rasterio.open(output) as ds:
-                    scale = max(1.0, max(height, width) / QUICKLOOK_MAX_SIZE)
-                    small = ds.read(
-                        1, out_shape=(max(1, round(height / scale)), max(1, round(width / scale)))
-                    )
-                write_quicklook(
-                    paths["quicklook"], small, meta.classes, title=f"{cube.name} - {meta.model_name}"
-                )
-        succeeded = True
-    finally:
-        # Keep the work files of an interrupted run only when a checkpoint says how far it got.
-        if succeeded or not state_path.exists():
-            for p in (work, work_conf, state_path):
-                p.unlink(missing_ok=True)
-    seconds = time.perf_counter() - started
-    summary = ClassifySummary(
-        input=str(cube),
-        output=str(output),
-        confidence=str(paths["confidence"]) if confidence else None,
-        quicklook=str(paths["quicklook"]) if quicklook else None,
-        width=width,
-        height=height,
-        nodata_pixels=int(counts[0]),
-        class_counts={int(i): int(n) for i, n in enumerate(counts) if i > 0 and n > 0},
-        parcels=len(voter.result()) if voter is not None else None,
-        seconds=seconds,
-        pixels_per_second=width * height / seconds,
-        backend=clf.backend,
-        device=clf.device,
-        model=f"{meta.model_name} {meta.model_version}",
-        content_hash=meta.content_hash,
+    job = plan_file_job(
+        cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model
     )
-    with atomic_output(paths["summary"]) as tmp:
-        tmp.write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
-    return summary
-
-
-class _nullwriter:  # noqa: N801  (a context manager standing in for a dataset that is not written)
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _describe(dst: Any, clf: Classifier, description: str, palette: bool = True) -> None:
-    meta = clf.metadata
-    dst.set_band_description(1, description)
-    if palette:
-        dst.write_colormap(1, meta.classes.palette())
-    dst.update_tags(
-        CROPCUBE_MODEL=f"{meta.model_name} {meta.model_version}",
-        CROPCUBE_MODEL_HASH=meta.content_hash,
-        CROPCUBE_CLASSES=json.dumps(
-            {
-                str(c.index): {"gewascode": c.gewascode, "name_nl": c.name_nl, "name_en": c.name_en}
-                for c in meta.classes
-            },
-            ensure_ascii=False,
-        ),
-        CROPCUBE_NODATA_CLASS="0",
-    )
-
-
-def _apply_votes(
-    work: Path, voter: Any, ids: npt.NDArray[np.int32], blocks: list[Tile], work_conf: Path | None
-) -> npt.NDArray[np.int64]:
-    """Give each parcel its voted class; pixels outside every parcel become 0 ("no parcel")."""
-    counts = np.zeros(256, dtype=np.int64)
-    with (
-        rasterio.open(work, "r+") as ds,
-        rasterio.open(work_conf, "r+") if work_conf else _nullwriter() as cds,
-    ):
-        for b in blocks:
-            w = _window(b.core_rows, b.core_cols)
-            block_ids = ids[slice(*b.core_rows), slice(*b.core_cols)]
-            voted = voter.apply(ds.read(1, window=w), block_ids)
-            outside = block_ids == 0
-            voted[outside] = 0
-            ds.write(voted, 1, window=w)
-            if cds is not None:
-                conf = cds.read(1, window=w)
-                conf[outside] = 0
-                cds.write(conf, 1, window=w)
-            counts += np.bincount(voted.ravel(), minlength=256)
-    return counts
-
-
-class _BlockRun:
-    """The block loop of :func:`classify_file`, resumable from checkpoints."""
-
-    def __init__(
-        self,
-        clf: Classifier,
-        blocks: list[Tile],
-        work: Path,
-        work_conf: Path | None,
-        voter: Any,
-        ids: npt.NDArray[np.int32] | None,
-        progress: bool,
-    ) -> None:
-        self.clf, self.blocks, self.work, self.work_conf = clf, blocks, work, work_conf
-        self.voter, self.ids, self.progress = voter, ids, progress
-
-    def _done_before(self, state_path: Path, key: dict[str, Any]) -> set[int]:
-        if (
-            self.voter is not None
-            or not self.work.exists()
-            or (self.work_conf and not self.work_conf.exists())
-        ):
-            return set()
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(job.output):
         try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return set()
-        if state.get("key") != key:
-            return set()
-        done = {int(i) for i in state.get("done", []) if 0 <= int(i) < len(self.blocks)}
-        log.warning("resuming: %d of %d blocks were done by an earlier run", len(done), len(self.blocks))
-        return done
-
-    def classify(
-        self, src: Any, indexes: list[int], state_path: Path, key: dict[str, Any], checkpoint_seconds: float
-    ) -> npt.NDArray[np.int64]:
-        """Classify every block not done yet into the work file(s); return the class counts."""
-        done = self._done_before(state_path, key)
-        if not done:
-            state_path.unlink(missing_ok=True)  # a stale checkpoint of another run
-        counts = np.zeros(256, dtype=np.int64)
-        bar = tqdm(total=src.width * src.height, unit="px", unit_scale=True, disable=not self.progress)
-        if done:
-            with rasterio.open(self.work) as ds:
-                for i in sorted(done):
-                    b = self.blocks[i]
-                    counts += np.bincount(
-                        ds.read(1, window=_window(b.core_rows, b.core_cols)).ravel(), minlength=256
-                    )
-                    bar.update(_pixels(b))
-        todo = [i for i in range(len(self.blocks)) if i not in done]
-        fresh, pos = not done, 0
-        profile = _work_profile(src)
-        while fresh or pos < len(todo):
-            # Each segment closes the work files (GDAL flushes on close) before the checkpoint is saved.
-            kw = profile if fresh else {}
-            mode = "w" if fresh else "r+"
-            with (
-                rasterio.open(self.work, mode, **kw) as dst,
-                rasterio.open(self.work_conf, mode, **kw) if self.work_conf else _nullwriter() as cdst,
-            ):
-                fresh, started = False, time.monotonic()
-                # One reader thread fetches (and decompresses) the next block while this one is
-                # classified; only that thread touches ``src``, so no dataset is shared across threads.
-                with ThreadPoolExecutor(max_workers=1) as reader:
-
-                    def fetch(i: int) -> Future[npt.NDArray[Any]]:
-                        return reader.submit(_read_block, src, indexes, self.blocks[todo[i]])
-
-                    ahead = fetch(pos) if pos < len(todo) else None
-                    while ahead is not None:
-                        b = self.blocks[todo[pos]]
-                        block = ahead.result()
-                        more = pos + 1 < len(todo) and time.monotonic() - started < checkpoint_seconds
-                        ahead = fetch(pos + 1) if more else None
-                        counts += self._one_block(block, b, dst, cdst)
-                        done.add(todo[pos])
-                        pos += 1
-                        bar.update(_pixels(b))
-                if pos == len(todo):
-                    _describe(dst, self.clf, "crop class index (0 = no data)")
-                    if cdst is not None:
-                        _describe(
-                            cdst,
-                            self.clf,
-                            "confidence: round(255 * max class probability), 0 = no data",
-                            False,
-                        )
-            if self.voter is None:
-                with atomic_output(state_path) as tmp:
-                    tmp.write_text(json.dumps({"key": key, "done": sorted(done)}), encoding="utf-8")
-        bar.close()
-        return counts
-
-    def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
-        voting = self.voter is not None and self.ids is not None
-        maps = self.clf.run(block, confidence=cdst is not None, probabilities=voting)
-        core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
-        classes = maps.classes[core]
-        dst.write(classes, 1, window=window)
-        if cdst is not None and maps.confidence is not None:
-            cdst.write(maps.confidence[core], 1, window=window)
-        if voting and maps.probabilities is not None and self.ids is not None:
-            self.voter.add(
-                maps.probabilities[(slice(None), *core)], self.ids[slice(*b.core_rows), slice(*b.core_cols)]
-            )
-        return np.bincount(classes.ravel(), minlength=256).astype(np.int64)
-
-
-def _pixels(b: Tile) -> int:
-    return (b.core_rows[1] - b.core_rows[0]) * (b.core_cols[1] - b.core_cols[0])
+            counts = BlockRun(job, checkpoint_seconds).run()
+            if job.voter is not None:
+                counts = vote(job)
+        except BaseException:
+            if job.voter is not None or not job.state.exists():
+                job.remove_work_files()  # nothing to resume from
+            raise
+        try:
+            check_classes(job, counts)
+        except InputError:
+            job.remove_work_files()  # the bundle is at fault: a rerun must not resume its output
+            raise
+        summary = publish(job, counts, started)
+        job.remove_work_files()
+    return summary

@@ -16,7 +16,16 @@ MAX_LEGEND_ENTRIES = 20
 def write_quicklook(
     path: str | Path, classes: npt.NDArray[np.uint8], table: ClassTable, title: str = "", dpi: int = 100
 ) -> Path:
-    """Write a palette rendering of ``classes`` (rows, cols) with a legend, atomically.
+    """:func:`render_quicklook` to ``path``, atomically."""
+    with atomic_output(path) as tmp:
+        render_quicklook(tmp, classes, table, title, dpi)
+    return Path(path)
+
+
+def render_quicklook(
+    path: str | Path, classes: npt.NDArray[np.uint8], table: ClassTable, title: str = "", dpi: int = 100
+) -> Path:
+    """Write a palette rendering of ``classes`` (rows, cols) with a legend as a PNG to ``path``.
 
     The legend lists the classes present, most frequent first (at most 20, the rest summed as
     "other classes"); class 0 (no data) is drawn white.
@@ -65,8 +74,7 @@ def write_quicklook(
                 handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
             )
         fig.tight_layout()
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, format="png")
+        fig.savefig(path, format="png")
     finally:
         plt.close(fig)
     return Path(path)

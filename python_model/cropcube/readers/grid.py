@@ -14,7 +14,9 @@ from rasterio.transform import Affine
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
+from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
+from cropcube.io.checks import require_file
 
 # Offsets closer than this (in pixels) to an integer count as aligned: float noise in transforms.
 _ALIGN_TOLERANCE = 1e-6
@@ -114,11 +116,14 @@ class Grid:
         Raises:
             InputError: the file cannot be opened or has no CRS / a rotated transform.
         """
+        require_file(path, "raster")
         try:
             with rasterio.open(path) as ds:
                 return cls.of_dataset(ds, source=str(path))
         except RasterioIOError as exc:
-            raise InputError(str(path), f"cannot open as a raster: {exc}") from None
+            raise InputError(
+                str(path), f"cannot open as a raster (not a raster, or corrupt): {exc}"
+            ) from None
 
     # -- properties --------------------------------------------------------------------------------
 
@@ -143,10 +148,6 @@ class Grid:
         left, top = self.transform.c, self.transform.f
         return left, top + self.transform.e * self.height, left + self.transform.a * self.width, top
 
-    def bounds_in(self, crs: str | CRS) -> tuple[float, float, float, float]:
-        """The bounds reprojected to another CRS (densified edges)."""
-        return transform_bounds(self.rasterio_crs, _crs(crs, "crs"), *self.bounds)
-
     # -- comparison --------------------------------------------------------------------------------
 
     def differences(self, other: Grid) -> list[str]:
@@ -164,10 +165,6 @@ class Grid:
         if self.shape != other.shape:
             out.append(f"size {self.width}x{self.height} vs {other.width}x{other.height}")
         return out
-
-    def same_as(self, other: Grid) -> bool:
-        """True when both grids have the same CRS, transform (within float noise) and size."""
-        return not self.differences(other)
 
     def require_same(self, other: Grid, what: str = "raster") -> None:
         """Raise unless ``other`` is the same grid, naming both sources and what differs.
@@ -248,6 +245,51 @@ class Grid:
         xres, yres = self.resolution
         box = f"({left:.10g}, {bottom:.10g}, {right:.10g}, {top:.10g})"
         return f"{self.width}x{self.height} px of {xres:g}x{yres:g} in {self.crs}, bounds {box}"
+
+
+RESOLUTION_TOLERANCE = 0.01
+"""Relative difference between a cube's pixel size and the bundle's that still counts as equal."""
+
+
+def require_model_grid(grid: Grid, spec: CubeSpec, cube: str, bundle: str) -> None:
+    """A cube's grid has the pixel size a bundle was trained on, in a projected CRS in metres.
+
+    The rule: the CRS must be projected with metre units (any zone: a model trained in UTM 31N
+    classifies UTM 32N alike), and both pixel sides must equal the bundle's declared resolution
+    (``input.resolution``, 10 m for Sentinel-2) within 1 %. A geographic CRS (degrees, e.g.
+    EPSG:4326) or another pixel size (20 m) would feed the network fields of another size than it
+    learnt, and the map would be silently wrong.
+
+    Args:
+        grid: the cube's grid.
+        spec: the bundle's cube layout (``resolution``, ``crs``).
+        cube: the cube, for the message.
+        bundle: the bundle, for the message.
+
+    Raises:
+        InputError: naming the cube, what it has and what the bundle expects.
+    """
+    crs = grid.rasterio_crs
+    want = float(spec.resolution)
+    fix = f"make the cube with `cropcube cube build --crs {spec.crs} --resolution {want:g}`"
+    if not crs.is_projected:
+        raise InputError(
+            cube,
+            f"CRS {grid.crs} is geographic (degrees); the model {bundle} expects {want:g} m pixels in a "
+            f"projected CRS such as {spec.crs}: {fix}",
+        )
+    units = (crs.linear_units or "").lower()
+    if units not in ("metre", "meter", "m", "metres", "meters"):
+        raise InputError(
+            cube, f"CRS {grid.crs} has units {crs.linear_units!r}; the model {bundle} expects metres: {fix}"
+        )
+    xres, yres = grid.resolution
+    if abs(xres - want) > RESOLUTION_TOLERANCE * want or abs(yres - want) > RESOLUTION_TOLERANCE * want:
+        raise InputError(
+            cube,
+            f"pixel size {xres:g} x {yres:g} m, but the model {bundle} was trained on {want:g} m "
+            f"pixels: {fix}",
+        )
 
 
 def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
