@@ -32,6 +32,6 @@ def test_demo_writes_map_quicklook_and_honest_summary(tmp_path):
 
 def test_demo_rejects_a_too_small_scene(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "8"])
-    assert result.exit_code != 0
-    assert "--size" in result.output and "too small" in result.output
+    assert result.exit_code == 2
+    assert "--size" in result.output and "greater than or equal to 64" in result.output
     assert not (tmp_path / "crops.tif").exists()

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from cropcube.errors import InputError
-
-
-def _label_codes(value: str | None) -> dict[int, int] | None:
-    if value is None:
-        return None
-    if value == "worldcereal":
-        from cropcube.readers.flanders import worldcereal_lookup
-
-        return worldcereal_lookup()
-    path = Path(value)
-    if not path.is_file():
-        raise InputError("--label-codes", f"{value!r} is neither 'worldcereal' nor a JSON file")
-    try:
-        return {int(k): int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
-    except (ValueError, AttributeError) as exc:
-        raise InputError(str(path), f"not a JSON object of code -> class index: {exc}") from None
+from cropcube.cli import options
 
 
 def train_cmd(
-    config: Annotated[Path, typer.Argument(help="Training config (.yaml/.yml/.toml).")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", "-o", help="Run folder (overrides the config).")
-    ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Override train.epochs.")] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume/--no-resume", help="Continue from <out-dir>/checkpoint.pt.")
-    ] = True,
-    export: Annotated[
-        bool, typer.Option("--export/--no-export", help="Write <out-dir>/model.pt + model.md at the end.")
-    ] = True,
+    config: options.ConfigArg,
+    out_dir: options.RunDir = None,
+    epochs: options.Epochs = None,
+    resume: options.Resume = True,
+    export: options.Export = True,
 ) -> None:
     """Train a model on a cube + label raster (or the synthetic scene) as the config says."""
     from cropcube.trainers import load_config, train
@@ -65,28 +41,19 @@ def train_cmd(
 
 
 def evaluate_cmd(
-    bundle: Annotated[Path, typer.Argument(help="Model bundle (.pt).")],
-    cube: Annotated[Path, typer.Option("--cube", help="Cube GeoTIFF in the bundle's layout.")],
-    labels: Annotated[Path, typer.Option("--labels", help="Label raster on the cube's grid.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("evaluation"),
-    parcel_ids: Annotated[
-        Path | None, typer.Option("--parcel-ids", help="Parcel-id raster (enables voting).")
-    ] = None,
-    parcels: Annotated[
-        Path | None, typer.Option("--parcels", help="BRP GeoPackage (rasterised; enables voting).")
-    ] = None,
-    label_codes: Annotated[
-        str | None,
-        typer.Option(
-            "--label-codes", help="'worldcereal' or a JSON file code -> class index, if labels are codes."
-        ),
-    ] = None,
-    tile: Annotated[int, typer.Option("--tile", help="Inference tile size in pixels.")] = 256,
+    bundle: options.BundleArg,
+    cube: options.Cube,
+    labels: options.Labels,
+    out: options.ReportDir = Path("evaluation"),
+    parcel_ids: options.ParcelIdsIn = None,
+    parcels: options.Parcels = None,
+    label_codes: options.LabelCodes = None,
+    tile: options.EvalTile = 256,
 ) -> None:
     """Score a bundle: OA, mIoU, per-class IoU/F1, confusion matrix, parcel voting; JSON + Markdown."""
     from cropcube.evaluation.evaluate import evaluate_bundle
 
-    report = evaluate_bundle(bundle, cube, labels, out, parcel_ids, parcels, _label_codes(label_codes), tile)
+    report = evaluate_bundle(bundle, cube, labels, out, parcel_ids, parcels, label_codes, tile)
     px = report["pixel"]
     typer.echo(
         f"OA {100 * px['overall_accuracy']:.2f} %, mIoU {100 * px['miou']:.2f} % "
@@ -102,11 +69,7 @@ def evaluate_cmd(
 
 
 def export_cmd(
-    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (<run>/checkpoint.pt).")],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Bundle to write (.pt); the model card goes beside it.")
-    ],
-    version: Annotated[str, typer.Option("--version", help="Version string of these weights.")] = "0.1.0",
+    checkpoint: options.CheckpointArg, out: options.BundleOut, version: options.Version = "0.1.0"
 ) -> None:
     """Export a checkpoint's best weights as ONE TorchScript bundle + model card (parity-checked)."""
     from cropcube.trainers.export import export_checkpoint

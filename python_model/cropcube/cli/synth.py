@@ -2,70 +2,48 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from cropcube.cube_spec import REFERENCE_2018_DATES, REFERENCE_2018_SPEC
-from cropcube.errors import InputError
+from cropcube.cli import options
+from cropcube.cube_spec import REFERENCE_2018_DATES
 
-
-def _floats(text: str, what: str) -> float | tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(what, f"{text!r} is not a number or a comma-separated list of numbers") from None
-    return values[0] if len(values) == 1 else values
+NONE = options.Fractions([0.0])
+REFERENCE_DATES = options.parse_dates(",".join(REFERENCE_2018_DATES))
 
 
 def synth(
-    out_dir: Annotated[
-        Path,
-        typer.Argument(help="Folder for cube.tif, labels.tif, parcel_ids.tif, parcels.gpkg, scene.json."),
-    ],
-    size: Annotated[int, typer.Option("--size", help="Square side in 10 m pixels.")] = 512,
-    height: Annotated[int | None, typer.Option("--height", help="Rows (overrides --size).")] = None,
-    width: Annotated[int | None, typer.Option("--width", help="Columns (overrides --size).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, byte-identical files.")] = 0,
-    cloud_fraction: Annotated[
-        str,
-        typer.Option("--cloud-fraction", help="Cloud cover 0..1: one value, or one per date (F1,F2,...)."),
-    ] = "0",
-    haze: Annotated[
-        str, typer.Option("--haze", help="Haze strength 0..1: one value, or one per date.")
-    ] = "0",
-    shadow: Annotated[bool, typer.Option("--shadow/--no-shadow", help="Cast cloud shadows.")] = True,
-    phenology_shift: Annotated[
-        float, typer.Option("--phenology-shift", help="Shift every crop calendar by DAYS (positive = later).")
-    ] = 0.0,
-    drought: Annotated[
-        float, typer.Option("--drought", help="Summer drought 0..1 (1 = like 2018: brown grassland).")
-    ] = 0.0,
-    noise: Annotated[
-        float, typer.Option("--noise", help="Sensor noise (1 = Sentinel-2-like, 0 = none).")
-    ] = 1.0,
-    dates: Annotated[
-        str, typer.Option("--dates", help="Comma-separated acquisition dates YYYY-MM-DD.")
-    ] = ",".join(REFERENCE_2018_DATES),
+    out_dir: options.SceneDirArg,
+    size: options.SceneSize = 512,
+    height: options.SceneHeight = None,
+    width: options.SceneWidth = None,
+    seed: options.Seed = 0,
+    cloud_fraction: options.CloudFraction = NONE,
+    haze: options.Haze = NONE,
+    shadow: options.Shadow = True,
+    phenology_shift: options.PhenologyShift = 0.0,
+    drought: options.Drought = 0.0,
+    noise: options.Noise = 1.0,
+    dates: options.DatesOpt = REFERENCE_DATES,
 ) -> None:
     """Generate a synthetic Sentinel-2 scene of the Noordoostpolder with BRP-like ground truth."""
     from cropcube.synthetic import SceneConfig, generate_scene, write_scene
+
+    def per_date(values: tuple[float, ...]) -> float | tuple[float, ...]:
+        return values[0] if len(values) == 1 else values
 
     cfg = SceneConfig(
         seed=seed,
         height=height if height is not None else size,
         width=width if width is not None else size,
-        dates=REFERENCE_2018_SPEC.with_dates([d.strip() for d in dates.split(",") if d.strip()]).dates,
-        cloud_fraction=_floats(cloud_fraction, "--cloud-fraction"),
-        haze=_floats(haze, "--haze"),
+        dates=tuple(dates),
+        cloud_fraction=per_date(cloud_fraction),
+        haze=per_date(haze),
         shadow=shadow,
         phenology_shift_days=phenology_shift,
         drought=drought,
         noise=noise,
     )
-    paths = write_scene(generate_scene(cfg), out_dir)
-    for key, path in paths.items():
+    for key, path in write_scene(generate_scene(cfg), out_dir).items():
         typer.echo(f"{key}: {path}")
 
 

@@ -6,11 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from cropcube.errors import CropcubeError, InputError
 from cropcube.inference.native import LIBRARY_NAME, kernel_library_path
+from cropcube.io.atomic import atomic_output
 
 
 def kernel_source_dir() -> Path:
@@ -70,12 +70,9 @@ def build_kernel(
     if sanitize or not install:
         return built
     dest = kernel_library_path()
-    dest.parent.mkdir(parents=True, exist_ok=True)
     # Copy then rename: a process that has the old library mapped keeps a valid file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    os.close(fd)
-    shutil.copy2(built, tmp)
-    Path(tmp).replace(dest)
+    with atomic_output(dest) as tmp:
+        shutil.copy2(built, tmp)
     return dest
 
 
@@ -86,3 +83,26 @@ def _run(cmd: list[str]) -> None:
         raise CropcubeError(
             f"kernel build failed: {' '.join(cmd)} exited with status {exc.returncode}"
         ) from None
+
+
+def kernel_report() -> str:
+    """``cropcube kernel info``: library path and version, torch, CUDA, threads, the default model."""
+    import torch
+
+    from cropcube.inference.config import resolve_model_path
+    from cropcube.inference.native import ABI_VERSION, library_version, load_library
+
+    path = kernel_library_path()
+    lines = [f"library:        {path}"]
+    try:
+        lines.append(f"kernel version: {library_version(load_library(path))} (ABI {ABI_VERSION})")
+    except CropcubeError as exc:
+        lines.append(f"kernel version: not available ({exc})")
+    cuda = f"available: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "not available"
+    lines += [f"torch:          {torch.__version__}", f"cuda:           {cuda}"]
+    lines.append(f"cpu threads:    {torch.get_num_threads()}")
+    try:
+        lines.append(f"default model:  {resolve_model_path(None)}")
+    except CropcubeError as exc:
+        lines.append(f"default model:  none ({exc})")
+    return "\n".join(lines)

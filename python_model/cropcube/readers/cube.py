@@ -17,6 +17,7 @@ from rasterio.windows import Window
 
 from cropcube.cube_spec import REFERENCE_2018_SPEC, CubeSpec
 from cropcube.errors import InputError
+from cropcube.io.checks import require_file
 from cropcube.readers.grid import Grid
 
 _DESCRIPTION = re.compile(r"^(\d{4}-\d{2}-\d{2})_(B\d{2}A?)$")
@@ -53,13 +54,12 @@ class CubeInfo:
         return len(self.band_indexes)
 
 
-def _open(path: str | Path) -> Any:
-    if not Path(path).exists() and not str(path).startswith("/vsi"):
-        raise InputError(str(path), "file does not exist")
+def _open(path: str | Path, what: str = "raster") -> Any:
+    require_file(path, what)
     try:
         return rasterio.open(path)
     except RasterioError as exc:
-        raise InputError(str(path), f"cannot open as a raster (unreadable or corrupt): {exc}") from None
+        raise InputError(str(path), f"cannot open as a {what} (not a raster, or corrupt): {exc}") from None
 
 
 def _parse_descriptions(descriptions: Sequence[str | None]) -> list[tuple[str, str]] | None:
@@ -116,7 +116,7 @@ def open_cube(path: str | Path, spec: CubeSpec | None = None) -> CubeInfo:
             or a layout different from ``spec``; the message names the file.
     """
     where = str(path)
-    with _open(path) as ds:
+    with _open(path, "cube") as ds:
         grid = Grid.of_dataset(ds, source=where)
         dtypes = set(ds.dtypes)
         if len(dtypes) != 1:
@@ -210,7 +210,41 @@ def read_cube(
         with rasterio.open(path) as ds:
             return np.asarray(ds.read(list(info.band_indexes), window=window))
     except RasterioError as exc:
-        raise InputError(str(path), f"cannot read pixels (corrupt file?): {exc}") from None
+        raise InputError(str(path), f"cannot read pixels (truncated or corrupt file?): {exc}") from None
+
+
+def read_single_band(
+    path: str | Path, grid: Grid | None = None, what: str = "raster", window: Window | None = None
+) -> npt.NDArray[Any]:
+    """Read a single-band integer raster (labels, crop codes, parcel ids) with its raw values.
+
+    Args:
+        path: the raster.
+        grid: the grid it must be on (usually the cube's ``open_cube(...).grid``).
+        what: what the raster is, for messages (``"label raster"``, ``"parcel-id raster"``).
+        window: rows/cols to read (default: all).
+
+    Raises:
+        InputError: missing/unreadable file, more than one band (which would be ambiguous), a
+            floating-point dtype (values would be truncated), or a grid different from ``grid``.
+    """
+    where = str(path)
+    with _open(path, what) as ds:
+        raster_grid = Grid.of_dataset(ds, source=where)
+        if ds.count != 1:
+            raise InputError(where, f"a {what} has 1 band, this one has {ds.count}: which one is meant?")
+        if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
+            raise InputError(
+                where, f"{what} dtype {ds.dtypes[0]} is not an integer type (values would be truncated)"
+            )
+        if grid is not None:
+            grid.require_same(raster_grid, what)
+        if window is not None:
+            window = _checked_window(window, raster_grid, where)
+        try:
+            return np.asarray(ds.read(1, window=window))
+        except RasterioError as exc:
+            raise InputError(where, f"cannot read pixels (truncated or corrupt file?): {exc}") from None
 
 
 def read_label_raster(
@@ -227,24 +261,11 @@ def read_label_raster(
         (rows, cols) uint8 class indices.
 
     Raises:
-        InputError: unreadable file, more than one band, non-integer or out-of-range values, or a
-            grid/CRS different from ``grid`` (the message names both files and what differs).
+        InputError: as :func:`read_single_band`, or values that are not class indices 0..255
+            (the message names both files and what differs when the grids differ).
     """
     where = str(path)
-    with _open(path) as ds:
-        label_grid = Grid.of_dataset(ds, source=where)
-        if ds.count != 1:
-            raise InputError(where, f"a label raster has 1 band, this one has {ds.count}")
-        if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
-            raise InputError(where, f"label dtype {ds.dtypes[0]} is not an integer type")
-        if grid is not None:
-            grid.require_same(label_grid, "label raster")
-        if window is not None:
-            window = _checked_window(window, label_grid, where)
-        try:
-            data = ds.read(1, window=window)
-        except RasterioError as exc:
-            raise InputError(where, f"cannot read pixels (corrupt file?): {exc}") from None
+    data = read_single_band(path, grid, "label raster", window)
     if data.size and (int(data.min()) < 0 or int(data.max()) > 255):
         raise InputError(
             where,

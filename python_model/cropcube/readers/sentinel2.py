@@ -309,6 +309,63 @@ def _open_source(path: str) -> Any:
     return ds
 
 
+def _sources(
+    acquisitions: Acquisitions, wanted: list[dt.date], bands: Sequence[str], max_days: int
+) -> tuple[list[dt.date], dict[str, list[str]]]:
+    """The acquisition chosen per wanted date, and the files of every channel ``YYYY-MM-DD_Bxx``."""
+    where = acquisitions.where
+    chosen = choose_dates(wanted, acquisitions.dates, max_days, where)
+    sources: dict[str, list[str]] = {}
+    for d in chosen:
+        have = acquisitions.files[d]
+        for b in bands:
+            if b not in have:
+                raise InputError(where, f"date {d.isoformat()}: band {b} missing (found {sorted(have)})")
+            sources[f"{d.isoformat()}_{b}"] = have[b]
+    return chosen, sources
+
+
+def _target_grid(
+    opened: dict[str, Any], sources: dict[str, list[str]], grid: Grid | None, where: str
+) -> tuple[Grid, dict[str, list[str]]]:
+    """The target grid (default: the first band file's) and, per channel, the files that overlap it.
+
+    Tiles of a mosaic that miss the grid are dropped; a channel with none left is an error.
+    """
+    if grid is None:
+        first = next(iter(sources.values()))
+        if len(first) > 1:
+            raise InputError(where, "several tiles per band: give a target grid (--bbox/--crs or --like)")
+        grid = Grid.of_dataset(opened[first[0]], source=first[0])
+    kept = {}
+    for channel, paths in sources.items():
+        overlapping = [p for p in paths if grid.intersects_bounds(tuple(opened[p].bounds), opened[p].crs)]
+        if not overlapping:
+            raise InputError(", ".join(paths), f"{channel}: does not overlap the target grid ({grid})")
+        kept[channel] = overlapping
+    return grid, kept
+
+
+def _mosaic(
+    channels: list[list[str]], readers: dict[str, _Reader], spec: CubeSpec
+) -> Callable[[Window], npt.NDArray[Any]]:
+    """``fill(window)`` for :func:`write_cube`: per channel, the first valid pixel of its files."""
+
+    def fill(window: Window) -> npt.NDArray[Any]:
+        out = np.full((len(channels), int(window.height), int(window.width)), spec.nodata, dtype=spec.dtype)
+        for c, paths in enumerate(channels):
+            for p in paths:
+                try:
+                    data = readers[p].read(window)
+                except RasterioError as exc:
+                    raise InputError(p, f"cannot read pixels (truncated or corrupt file?): {exc}") from None
+                empty = out[c] == spec.nodata
+                out[c][empty] = data[empty]
+        return out
+
+    return fill
+
+
 def build_cube_from_band_files(
     acquisitions: Acquisitions,
     dates: Sequence[str | dt.date],
@@ -343,64 +400,28 @@ def build_cube_from_band_files(
     """
     where = acquisitions.where
     wanted = list(CubeSpec(dates=tuple(dates), bands=tuple(bands)).dates)  # type: ignore[arg-type]
-    chosen = choose_dates(wanted, acquisitions.dates, max_days, where)
-    sources: dict[str, list[str]] = {}
-    for d in chosen:
-        have = acquisitions.files[d]
-        for b in bands:
-            if b not in have:
-                raise InputError(where, f"date {d.isoformat()}: band {b} missing (found {sorted(have)})")
-            sources[f"{d.isoformat()}_{b}"] = have[b]
+    chosen, sources = _sources(acquisitions, wanted, bands, max_days)
     with ExitStack() as stack:
         opened = {p: stack.enter_context(_open_source(p)) for paths in sources.values() for p in paths}
         dtypes = {ds.dtypes[0] for ds in opened.values()}
         if len(dtypes) != 1:
             raise InputError(where, f"band files have mixed dtypes {sorted(dtypes)}")
-        dtype = dtypes.pop()
-        if grid is None:
-            first = next(iter(sources.values()))
-            if len(first) > 1:
-                raise InputError(where, "several tiles per band: give a target grid (--bbox/--crs or --like)")
-            grid = Grid.of_dataset(opened[first[0]], source=first[0])
-        target = grid
-        for channel, paths in sources.items():
-            # Tiles of a mosaic that miss the grid are dropped; a channel with none left is an error.
-            overlapping = [
-                p for p in paths if target.intersects_bounds(tuple(opened[p].bounds), opened[p].crs)
-            ]
-            if not overlapping:
-                raise InputError(", ".join(paths), f"{channel}: does not overlap the target grid ({target})")
-            sources[channel] = overlapping
+        target, sources = _target_grid(opened, sources, grid, where)
         spec = CubeSpec(
             dates=tuple(chosen),
             bands=tuple(bands),
-            dtype=dtype,
+            dtype=dtypes.pop(),
             crs=target.crs,
             resolution=target.resolution[0],
         )
+        used = {p for paths in sources.values() for p in paths}
         readers: dict[str, _Reader] = {
             p: stack.enter_context(_aligned_or_warped(ds, target, resampling, spec.nodata))
             for p, ds in opened.items()
-            if any(p in paths for paths in sources.values())
+            if p in used
         }
-        channels = [sources[d] for d in spec.descriptions()]
-
-        def fill(window: Window) -> npt.NDArray[Any]:
-            out = np.full((len(channels), int(window.height), int(window.width)), spec.nodata, dtype=dtype)
-            for c, paths in enumerate(channels):
-                for p in paths:
-                    try:
-                        data = readers[p].read(window)
-                    except RasterioError as exc:
-                        raise InputError(p, f"cannot read pixels (corrupt file?): {exc}") from None
-                    empty = out[c] == spec.nodata
-                    out[c][empty] = data[empty]
-            return out
-
-        tags = {
-            "CROPCUBE_WANTED_DATES": ",".join(d.isoformat() for d in wanted),
-            "CROPCUBE_SOURCE": where,
-        }
+        fill = _mosaic([sources[d] for d in spec.descriptions()], readers, spec)
+        tags = {"CROPCUBE_WANTED_DATES": ",".join(d.isoformat() for d in wanted), "CROPCUBE_SOURCE": where}
         cache = {} if "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": GDAL_CACHE_MB}
         with rasterio.Env(**cache):
             path = write_cube(output, target, spec, fill, cog=cog, tags=tags, progress=progress)

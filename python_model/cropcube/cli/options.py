@@ -1,0 +1,518 @@
+"""Every option and argument of the ``cropcube`` command, declared once (after rasterio's ``rio/options.py``).
+
+A command declares a parameter by its alias, e.g. ``model: options.Model = None``; the alias carries
+the flag names, the help text and the validation, so the same option reads and checks the same in
+every command. Validation happens while parsing, before any work starts:
+
+- numbers have ranges (``--tile-size 0`` or ``--threads -1`` are usage errors naming the option);
+- input files must exist and be files (a directory says "is a directory"), input folders folders;
+- output files must not be directories and their folder must be writable; outputs that would
+  overwrite an input are refused by the job itself (it knows all its inputs);
+- lists (dates, bbox) are parsed into values here.
+
+A usage error exits with status 2 and names the option; errors found later by the job (an
+:class:`~cropcube.errors.InputError`) exit with status 2 too and name the input (see ``main.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from cropcube.errors import InputError
+from cropcube.io.checks import require_dir, require_file, require_output_dir, require_output_file
+
+# -- value parsers and checks (BadParameter names the option in the message) ----------------------
+
+
+def _checked(check: Callable[[Path], object]) -> Callable[[Path | None], Path | None]:
+    def callback(value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            check(value)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return callback
+
+
+def _checked_list(check: Callable[[Path], object]) -> Callable[[list[Path] | None], list[Path] | None]:
+    one = _checked(check)
+
+    def callback(values: list[Path] | None) -> list[Path] | None:
+        for v in values or []:
+            one(v)
+        return values
+
+    return callback
+
+
+def input_file(what: str) -> Callable[[Path | None], Path | None]:
+    """Callback: the value is an existing, readable file."""
+    return _checked(lambda p: require_file(p, what))
+
+
+def input_dir(what: str) -> Callable[[Path | None], Path | None]:
+    """Callback: the value is an existing, readable folder."""
+    return _checked(lambda p: require_dir(p, what))
+
+
+def output_file(what: str) -> Callable[[Path | None], Path | None]:
+    """Callback: the value can be written as a file (not a folder; its folder writable)."""
+    return _checked(lambda p: require_output_file(p, (), what))
+
+
+def output_dir(what: str) -> Callable[[Path | None], Path | None]:
+    """Callback: the value is a folder that exists or can be created, and is writable."""
+    return _checked(lambda p: require_output_dir(p, what))
+
+
+def _safe_product(p: Path) -> None:
+    if p.is_dir():
+        require_dir(p, "SAFE product folder")
+    else:
+        require_file(p, "SAFE product (.SAFE folder or .zip)")
+
+
+class Dates(tuple[dt.date, ...]):
+    """Dates parsed from ``D1,D2,...`` (ISO ``YYYY-MM-DD``), strictly increasing."""
+
+
+def parse_dates(text: str | Dates) -> Dates:
+    """``2018-01-08,2018-03-19,...`` -> :class:`Dates`."""
+    if isinstance(text, Dates):
+        return text
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise typer.BadParameter("no date given; expected D1,D2,... as YYYY-MM-DD")
+    out = []
+    for part in parts:
+        try:
+            out.append(dt.date.fromisoformat(part))
+        except ValueError:
+            raise typer.BadParameter(f"{part!r} is not a date YYYY-MM-DD") from None
+    for a, b in itertools.pairwise(out):
+        if b <= a:
+            raise typer.BadParameter(f"dates must be strictly increasing ({a.isoformat()}, {b.isoformat()})")
+    return Dates(out)
+
+
+class BBox(tuple[float, float, float, float]):
+    """A box ``minx,miny,maxx,maxy`` of finite numbers with min < max."""
+
+
+def parse_bbox(text: str | BBox) -> BBox:
+    """``minx,miny,maxx,maxy`` -> :class:`BBox`."""
+    if isinstance(text, BBox):
+        return text
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not four numbers minx,miny,maxx,maxy") from None
+    if len(values) != 4:
+        raise typer.BadParameter(f"{text!r} is not four numbers minx,miny,maxx,maxy")
+    minx, miny, maxx, maxy = values
+    if not all(abs(v) < float("inf") for v in values) or not (minx < maxx and miny < maxy):
+        raise typer.BadParameter(f"{text!r} must be finite with minx < maxx and miny < maxy")
+    return BBox((minx, miny, maxx, maxy))
+
+
+class Fractions(tuple[float, ...]):
+    """One value in [0, 1], or one per date ``F1,F2,...``."""
+
+
+def parse_fractions(text: str | Fractions) -> Fractions:
+    """``0.3`` or ``0,0.5,0.2`` -> :class:`Fractions` (each in [0, 1])."""
+    if isinstance(text, Fractions):
+        return text
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a number or a comma-separated list of numbers") from None
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]} is not in [0, 1]")
+    return Fractions(values)
+
+
+class CodeMap(dict[int, int]):
+    """Raw label value -> class index (labels given as crop codes)."""
+
+
+def parse_label_codes(value: str | CodeMap) -> CodeMap:
+    """``worldcereal`` (the Flanders sample's codes) or a JSON file ``{"code": class index, ...}``."""
+    import json
+
+    if isinstance(value, CodeMap):
+        return value
+    if value == "worldcereal":
+        from cropcube.readers.flanders import worldcereal_lookup
+
+        return CodeMap(worldcereal_lookup())
+    try:
+        require_file(value, "JSON file of code -> class index")
+    except InputError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is neither 'worldcereal' nor a JSON file ({exc.problem})"
+        ) from None
+    try:
+        mapping = json.loads(Path(value).read_text(encoding="utf-8"))
+        codes = CodeMap({int(k): int(v) for k, v in mapping.items()})
+    except (ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{value}: not a JSON object of code -> class index ({exc})") from None
+    bad = [v for v in codes.values() if not 0 <= v <= 255]
+    if bad:
+        raise typer.BadParameter(f"{value}: class index {bad[0]} is not in 0..255")
+    return codes
+
+
+def parse_crs(text: str) -> str:
+    """A CRS GDAL/PROJ understands (``EPSG:32631``, WKT, PROJ string)."""
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        CRS.from_user_input(text)
+    except CRSError:
+        raise typer.BadParameter(f"{text!r} is not a coordinate reference system (e.g. EPSG:32631)") from None
+    return text
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+CubeArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Cube GeoTIFF/COG: dates x (B02,B03,B04,B08) bands, date-major (from `cropcube cube build`).",
+        callback=input_file("cube"),
+        show_default=False,
+    ),
+]
+Cube = Annotated[
+    Path, typer.Option("--cube", help="Cube GeoTIFF in the bundle's layout.", callback=input_file("cube"))
+]
+Labels = Annotated[
+    Path,
+    typer.Option("--labels", help="Label raster on the cube's grid.", callback=input_file("label raster")),
+]
+Like = Annotated[
+    Path | None,
+    typer.Option("--like", help="Use the grid of this raster.", callback=input_file("raster")),
+]
+LikeRequired = Annotated[
+    Path,
+    typer.Option(
+        "--like", help="Cube (or raster) whose grid the labels take.", callback=input_file("raster")
+    ),
+]
+Parcels = Annotated[
+    Path | None,
+    typer.Option(
+        "--parcels",
+        help="BRP GeoPackage: vote one class per parcel (must cover the cube).",
+        callback=input_file("parcels GeoPackage"),
+    ),
+]
+ParcelIdsIn = Annotated[
+    Path | None,
+    typer.Option(
+        "--parcel-ids", help="Parcel-id raster (enables voting).", callback=input_file("parcel-id raster")
+    ),
+]
+Model = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Bundle (.pt); default $CROPCUBE_MODEL, the config file's `model = PATH`, then the demo bundle.",
+        callback=input_file("model bundle"),
+    ),
+]
+BundleArg = Annotated[
+    Path, typer.Argument(help="Model bundle (.pt).", callback=input_file("model bundle"), show_default=False)
+]
+GpkgArg = Annotated[
+    Path,
+    typer.Argument(
+        help="BRP GeoPackage (brpgewaspercelen_*.gpkg).",
+        callback=input_file("BRP GeoPackage"),
+        show_default=False,
+    ),
+]
+LabelCodeRasterArg = Annotated[
+    Path,
+    typer.Argument(
+        help="WorldCereal crop-type raster (*_label_crop_type_CT.tif).",
+        callback=input_file("WorldCereal label raster"),
+        show_default=False,
+    ),
+]
+BandsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--bands-dir", help="Folder of per-band files (GeoTIFF/JP2).", callback=input_dir("band-file folder")
+    ),
+]
+Safe = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--safe", help="SAFE product folder or zip (repeatable).", callback=_checked_list(_safe_product)
+    ),
+]
+NetcdfArg = Annotated[
+    Path,
+    typer.Argument(
+        help="10 m netCDF stack with B02, B03, B04, B08 (e.g. S2_L2A_10m_*.nc).",
+        callback=input_file("netCDF stack"),
+        show_default=False,
+    ),
+]
+Scl = Annotated[
+    Path,
+    typer.Option(
+        "--scl",
+        help="20 m netCDF stack with the SCL band (S2_L2A_20m_*.nc).",
+        callback=input_file("SCL netCDF stack"),
+    ),
+]
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Training config (.yaml/.yml/.toml).", callback=input_file("training config"), show_default=False
+    ),
+]
+CheckpointArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Training checkpoint (<run>/checkpoint.pt).",
+        callback=input_file("training checkpoint"),
+        show_default=False,
+    ),
+]
+
+# -- outputs -------------------------------------------------------------------------------------
+
+ClassMapOut = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Class-map COG to write (.tif; uint8, 0 = no data); <stem>_confidence.tif, <stem>.png and "
+        "<stem>.json go beside it.",
+        callback=output_file("output"),
+    ),
+]
+CubeOut = Annotated[
+    Path, typer.Option("--output", "-o", help="Cube to write (GeoTIFF/COG).", callback=output_file("output"))
+]
+LabelsOut = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Class-index raster to write (uint8, 0 = none).",
+        callback=output_file("output"),
+    ),
+]
+ParcelIdsOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--parcel-ids",
+        help="Also write the parcel-id raster (int32).",
+        callback=output_file("parcel-id output"),
+    ),
+]
+BundleOut = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Bundle to write (.pt); the model card goes beside it.",
+        callback=output_file("bundle output"),
+    ),
+]
+DemoOutDir = Annotated[
+    Path, typer.Option("--out", "-o", help="Output folder.", callback=output_dir("output folder"))
+]
+ReportDir = Annotated[
+    Path, typer.Option("--out", "-o", help="Report folder.", callback=output_dir("report folder"))
+]
+SceneDirArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Folder for cube.tif, labels.tif, parcel_ids.tif, parcels.gpkg, scene.json.",
+        callback=output_dir("scene folder"),
+        show_default=False,
+    ),
+]
+RunDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out-dir", "-o", help="Run folder (overrides the config).", callback=output_dir("run folder")
+    ),
+]
+BuildDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--build-dir", help="CMake build folder (default udf/build).", callback=output_dir("build folder")
+    ),
+]
+
+# -- inference options (the fields of the one options object the kernel receives) -----------------
+
+Backend = Annotated[
+    Literal["auto", "native", "python"],
+    typer.Option("--backend", help="auto (native when built), native (C++ kernel) or python."),
+]
+Device = Annotated[Literal["auto", "cpu", "cuda"], typer.Option("--device", help="auto, cpu or cuda.")]
+Threads = Annotated[int, typer.Option("--threads", help="CPU threads (0 = all).", min=0, max=1024)]
+TileSize = Annotated[
+    int | None,
+    typer.Option(
+        "--tile-size",
+        help="Kernel core tile edge in pixels (default 512), rounded up to the model's downsampling.",
+        min=16,
+        max=8192,
+    ),
+]
+NonFinite = Annotated[
+    Literal["error", "nodata"],
+    typer.Option("--nonfinite", help="NaN/inf in float cubes: error, or treat those pixels as nodata."),
+]
+Confidence = Annotated[bool, typer.Option("--confidence", help="Also write <stem>_confidence.tif.")]
+Quicklook = Annotated[
+    bool, typer.Option("--quicklook/--no-quicklook", help="Write <stem>.png with a legend.")
+]
+Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+Voting = Annotated[bool, typer.Option("--voting/--no-voting", help="Vote per parcel (mean probability).")]
+EvalTile = Annotated[int, typer.Option("--tile", help="Inference tile size in pixels.", min=16, max=8192)]
+
+# -- scenes and cubes ------------------------------------------------------------------------------
+
+Seed = Annotated[
+    int, typer.Option("--seed", help="Random seed: same seed, byte-identical files.", min=0, max=2**32 - 1)
+]
+DemoSize = Annotated[int, typer.Option("--size", help="Scene side in 10 m pixels.", min=64, max=8192)]
+SceneSize = Annotated[int, typer.Option("--size", help="Square side in 10 m pixels.", min=16, max=20000)]
+SceneHeight = Annotated[
+    int | None, typer.Option("--height", help="Rows (overrides --size).", min=16, max=20000)
+]
+SceneWidth = Annotated[
+    int | None, typer.Option("--width", help="Columns (overrides --size).", min=16, max=20000)
+]
+CloudFraction = Annotated[
+    Fractions,
+    typer.Option(
+        "--cloud-fraction",
+        help="Cloud cover 0..1: one value, or one per date (F1,F2,...).",
+        parser=parse_fractions,
+        metavar="F[,F...]",
+    ),
+]
+Haze = Annotated[
+    Fractions,
+    typer.Option(
+        "--haze",
+        help="Haze strength 0..1: one value, or one per date.",
+        parser=parse_fractions,
+        metavar="F[,F...]",
+    ),
+]
+Shadow = Annotated[bool, typer.Option("--shadow/--no-shadow", help="Cast cloud shadows.")]
+PhenologyShift = Annotated[
+    float,
+    typer.Option(
+        "--phenology-shift",
+        help="Shift every crop calendar by DAYS (positive = later).",
+        min=-120.0,
+        max=120.0,
+    ),
+]
+Drought = Annotated[
+    float,
+    typer.Option("--drought", help="Summer drought 0..1 (1 = like 2018: brown grassland).", min=0.0, max=1.0),
+]
+Noise = Annotated[
+    float, typer.Option("--noise", help="Sensor noise (1 = Sentinel-2-like, 0 = none).", min=0.0, max=10.0)
+]
+DatesOpt = Annotated[
+    Dates,
+    typer.Option(
+        "--dates", help="Dates D1,...,Dn (YYYY-MM-DD), increasing.", parser=parse_dates, metavar="D1,D2,..."
+    ),
+]
+Bbox = Annotated[
+    BBox | None,
+    typer.Option(
+        "--bbox", help="Target box minx,miny,maxx,maxy in --crs.", parser=parse_bbox, metavar="X0,Y0,X1,Y1"
+    ),
+]
+Crs = Annotated[str | None, typer.Option("--crs", help="Target CRS, e.g. EPSG:32631.", parser=parse_crs)]
+Resolution = Annotated[
+    float, typer.Option("--resolution", help="Target pixel size in CRS units.", min=0.01, max=100000.0)
+]
+MaxDays = Annotated[
+    int, typer.Option("--max-days", help="Use the nearest acquisition within this many days.", min=0, max=366)
+]
+Resampling = Annotated[
+    Literal["nearest", "bilinear", "cubic", "average"],
+    typer.Option("--resampling", help="nearest (keeps digital numbers), bilinear, cubic, average."),
+]
+Cog = Annotated[bool, typer.Option("--cog/--no-cog", help="Cloud-Optimized GeoTIFF or plain tiled GeoTIFF.")]
+
+# -- labels ----------------------------------------------------------------------------------------
+
+UnknownIndex = Annotated[
+    int,
+    typer.Option(
+        "--unknown-index", help="Class index for gewascodes not in the table (0 = none).", min=0, max=255
+    ),
+]
+Layer = Annotated[
+    str | None, typer.Option("--layer", help="GeoPackage layer (default: the only one / brp_gewas).")
+]
+AllTouched = Annotated[bool, typer.Option("--all-touched", help="Burn every pixel a parcel touches.")]
+Barley = Annotated[
+    Literal["spring", "drop"],
+    typer.Option("--barley", help="1500 (barley, season unclear): spring or drop."),
+]
+
+# -- training and bundles --------------------------------------------------------------------------
+
+Epochs = Annotated[int | None, typer.Option("--epochs", help="Override train.epochs.", min=1, max=100000)]
+Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from <out-dir>/checkpoint.pt.")]
+Export = Annotated[
+    bool, typer.Option("--export/--no-export", help="Write <out-dir>/model.pt + model.md at the end.")
+]
+LabelCodes = Annotated[
+    CodeMap | None,
+    typer.Option(
+        "--label-codes",
+        help="'worldcereal' or a JSON file code -> class index, if labels are codes.",
+        parser=parse_label_codes,
+        metavar="worldcereal|FILE.json",
+    ),
+]
+Version = Annotated[str, typer.Option("--version", help="Version string of these weights.")]
+
+# -- kernel ----------------------------------------------------------------------------------------
+
+Sanitize = Annotated[bool, typer.Option("--sanitize", help="AddressSanitizer+UBSan build (udf/build-asan).")]
+Jobs = Annotated[
+    int, typer.Option("--jobs", "-j", help="Parallel compile jobs (0 = all cores).", min=0, max=256)
+]
+
+# -- rasdaman (for cli/rasdaman*.py, owned by h12) ---------------------------------------------------
+
+Retries = Annotated[
+    int, typer.Option("--retries", help="Retries on connection errors, timeouts and 5xx.", min=0, max=20)
+]
+Timeout = Annotated[
+    float, typer.Option("--timeout", help="Time limit of each request, seconds.", min=0.1, max=86400.0)
+]
