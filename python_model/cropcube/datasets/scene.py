@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import rasterio
 from rasterio.transform import Affine
 
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
-from cropcube.readers import Grid, open_cube, read_cube
+from cropcube.readers import Grid, open_cube, read_cube, read_single_band
 
 
 @dataclass
@@ -76,15 +75,8 @@ def check_cube_values(cube: npt.NDArray[Any], where: str) -> None:
 
 
 def _read_single_band(path: Path, grid: Grid, what: str) -> npt.NDArray[Any]:
-    """Read band 1 of a raster that must lie on ``grid`` (raw values: codes or ids)."""
-    if not path.is_file():
-        raise InputError(str(path), f"{what} file does not exist")
-    try:
-        with rasterio.open(path) as src:
-            grid.require_same(Grid.of_dataset(src, source=str(path)), what)
-            return np.asarray(src.read(1))
-    except rasterio.errors.RasterioError as exc:
-        raise InputError(str(path), f"cannot read {what} raster: {exc}") from None
+    """The raster's one integer band, on ``grid`` (raw values: codes or ids); see readers.read_single_band."""
+    return read_single_band(path, grid, what)
 
 
 def load_scene(

@@ -26,7 +26,9 @@ def parcel_ids_from_geopackage(path: str | Path, scene: SceneData) -> npt.NDArra
 
     h, w = scene.shape
     grid = Grid(crs=scene.crs, transform=scene.transform, width=w, height=h)
-    _, ids, _ = rasterize_brp(read_brp_parcels(path), grid)
+    _, ids, report = rasterize_brp(read_brp_parcels(path), grid)
+    if report.parcels_rasterised == 0:
+        raise InputError(str(path), f"no parcel covers a pixel of the cube ({grid}): nothing to vote")
     return ids
 
 

@@ -445,7 +445,12 @@ class BlockRun:
     def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
         job = self.job
         voting = job.voter is not None and job.parcel_ids is not None
-        maps = job.clf.run(block, confidence=cdst is not None, probabilities=voting)
+        try:
+            maps = job.clf.run(block, confidence=cdst is not None, probabilities=voting)
+        except InputError as exc:  # the backends name "cube": name the file and the block instead
+            (r0, r1), (c0, c1) = b.window_rows, b.window_cols
+            where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
+            raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
         classes = maps.classes[core]
         dst.write(classes, 1, window=window)

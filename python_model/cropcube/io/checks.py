@@ -28,13 +28,13 @@ def require_file(path: str | Path, what: str = "file") -> Path:
     if _is_remote(path):
         return p
     if p.is_dir():
-        raise InputError(str(path), f"is a directory, expected a {what}")
+        raise InputError(str(path), f"is a directory, expected a file ({what})")
     if not p.exists():
         if p.is_symlink():
-            raise InputError(str(path), f"is a broken symbolic link, expected a {what}")
+            raise InputError(str(path), f"is a broken symbolic link, expected a file ({what})")
         raise InputError(str(path), f"{what} does not exist")
     if not p.is_file():
-        raise InputError(str(path), f"is not a regular file, expected a {what}")
+        raise InputError(str(path), f"is not a regular file, expected a file ({what})")
     if not os.access(p, os.R_OK):
         raise InputError(str(path), f"{what} is not readable (permission denied)")
     return p
@@ -46,7 +46,7 @@ def require_dir(path: str | Path, what: str = "folder") -> Path:
     if not p.exists():
         raise InputError(str(path), f"{what} does not exist")
     if not p.is_dir():
-        raise InputError(str(path), f"is a file, expected a {what}")
+        raise InputError(str(path), f"is a file, expected a folder ({what})")
     if not os.access(p, os.R_OK | os.X_OK):
         raise InputError(str(path), f"{what} is not readable (permission denied)")
     return p

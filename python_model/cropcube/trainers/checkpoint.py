@@ -63,7 +63,16 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise InputError(str(path), "is a TorchScript model bundle, not a cropcube training checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        IndexError,
+    ) as exc:
+        # (torch.load of a text file raises IndexError)
         raise InputError(str(path), f"not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise InputError(

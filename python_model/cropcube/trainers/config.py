@@ -198,7 +198,28 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     unknown = sorted(set(values) - known)
     if unknown:
         raise InputError(where, f"unknown keys {unknown}; allowed: {sorted(known)}")
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            _check_type(values[f.name], f.default, f"{where}.{f.name}")
     return cls(**values)
+
+
+def _check_type(value: Any, default: Any, what: str) -> None:
+    """A scalar key must have its default's type (``epochs: "ten"`` is an error, not a TypeError later)."""
+    if value is None or default is None or isinstance(default, dict | list | tuple):
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:
+        return
+    if not ok:
+        raise InputError(what, f"{value!r} is not {kind}")
 
 
 def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str = "config") -> TrainConfig:
@@ -213,9 +234,16 @@ def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str
     sections = {"data": DataConfig, "model": ModelConfig, "train": OptimConfig, "augment": AugmentSettings}
     parts = {k: _build(cls, d.pop(k, {}) or {}, f"{where}: {k}") for k, cls in sections.items()}
     cfg: TrainConfig = _build(TrainConfig, {**d, **parts}, where)
-    cfg.data.split = tuple(float(v) for v in cfg.data.split)  # type: ignore[assignment]
+    try:
+        cfg.data.split = tuple(float(v) for v in cfg.data.split)  # type: ignore[assignment]
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: data.split", f"{cfg.data.split!r} is not three fractions") from None
     if isinstance(cfg.data.label_codes, dict):
-        cfg.data.label_codes = {int(k): int(v) for k, v in cfg.data.label_codes.items()}
+        try:
+            cfg.data.label_codes = {int(k): int(v) for k, v in cfg.data.label_codes.items()}
+        except (TypeError, ValueError):
+            bad = "must map integer codes to class indices"
+            raise InputError(f"{where}: data.label_codes", bad) from None
     if base_dir is not None:
         for key in ("cube", "labels", "parcel_ids"):
             value = getattr(cfg.data, key)

@@ -31,6 +31,7 @@ from rasterio.windows import Window
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
+from cropcube.io.checks import require_file
 from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import CoverageGrid
 from cropcube.rasdaman.ingest.ingredients import coverage_ingredients, tiling_for, write_ingredients
@@ -80,9 +81,12 @@ class _Source:
 
 
 def _open_source(path: Path, what: str) -> tuple[_Source, list[str]]:
-    if not path.is_file():
-        raise InputError(str(path), f"{what} file does not exist")
-    with rasterio.open(path) as src:
+    require_file(path, what)
+    try:
+        opened = rasterio.open(path)
+    except rasterio.errors.RasterioError as exc:
+        raise InputError(str(path), f"cannot open as a {what} (not a raster, or corrupt): {exc}") from None
+    with opened as src:
         if src.crs is None or src.crs.to_epsg() is None:
             raise InputError(str(path), f"{what} has no EPSG CRS")
         t = src.transform
