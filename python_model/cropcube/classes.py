@@ -144,10 +144,6 @@ class ClassTable:
                 out[arr == code] = idx
         return out
 
-    def lut_codes(self) -> npt.NDArray[np.int32]:
-        """Array mapping class index -> gewascode (index 0 -> 0)."""
-        return np.array([0] + [c.gewascode for c in self.classes], dtype=np.int32)
-
     def palette(self) -> dict[int, tuple[int, int, int, int]]:
         """GDAL colormap: index -> RGBA (0 is transparent black)."""
         pal: dict[int, tuple[int, int, int, int]] = {0: (0, 0, 0, 0)}

@@ -14,7 +14,6 @@ Resumable: a progress record in the work folder lists the tiles already sent.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
@@ -370,11 +369,3 @@ def ingest(
             ingester.ingest_coverage(labels_id, source, info, [Band("class", 0, "crop class index")])
         )
     return report
-
-
-def describe_report(report: IngestReport) -> str:
-    """The report as JSON text."""
-    return json.dumps(
-        [{"coverage": c.coverage_id, "action": c.action, "tiles": c.tiles_written} for c in report.coverages],
-        indent=1,
-    )
