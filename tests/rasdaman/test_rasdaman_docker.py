@@ -57,16 +57,3 @@ def test_no_secrets_baked_in() -> None:
         assert not SECRET_WORDS.search(text), f"{path} seems to contain a credential"
         assert "ENV CROPCUBE_RASDAMAN_PASSWORD" not in text
     assert (DOCKER / ".gitignore").read_text().split() == [".env"]
-
-
-def test_demo_job_is_a_thin_call_of_the_tested_cli() -> None:
-    demo = (DOCKER / "cropcube" / "demo.sh").read_text()
-    commands = re.findall(r"^\s*(cropcube [a-z]+(?: [a-z]+)?)", demo, re.M)
-    assert commands == [
-        "cropcube synth",
-        "cropcube rasdaman ingest",
-        "cropcube rasdaman deploy",
-        "cropcube rasdaman classify",
-        "cropcube rasdaman query",
-    ]
-    assert '--mode "$MODE"' in demo and "MODE=udf" in demo and "MODE=client" in demo

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cropcube.errors import InputError
@@ -44,6 +46,24 @@ def test_per_date_values_and_dates_from_strings() -> None:
     assert cfg.to_dict()["dates"] == ["2018-04-01", "2018-07-01"]
 
 
-def test_grid_is_the_reference_grid() -> None:
-    t = SceneConfig().transform
-    assert (t.a, t.e, t.c, t.f) == (10.0, -10.0, 674900.0, 5853960.0)
+def test_a_written_scene_lies_on_the_reference_grid_the_model_expects(tmp_path: Path) -> None:
+    from rasterio.transform import Affine
+
+    from cropcube.cube_spec import REFERENCE_2018_GRID, REFERENCE_2018_SPEC
+    from cropcube.readers import Grid, open_cube
+    from cropcube.readers.grid import require_model_grid
+    from cropcube.synthetic import generate_scene, write_scene
+
+    g = REFERENCE_2018_GRID
+    res = float(g["resolution"])
+    area = Grid(
+        str(g["crs"]),
+        Affine(res, 0, g["origin_e"], 0, -res, g["origin_n"]),
+        int(g["width"]),
+        int(g["height"]),
+    )
+    paths = write_scene(generate_scene(SceneConfig(seed=3, height=24, width=40, supersample=1)), tmp_path)
+    written = open_cube(paths["cube"]).grid
+    assert written.shape == (24, 40)
+    assert area.contains(written)  # same CRS and pixel size, whole-pixel aligned, inside the area
+    require_model_grid(written, REFERENCE_2018_SPEC, str(paths["cube"]), "the demo bundle")

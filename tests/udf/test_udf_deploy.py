@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from cropcube.cli.main import app
 from cropcube.errors import InputError
+from cropcube.inference.config import resolve_model_path
 from cropcube.rasdaman.udf import deploy
 from cropcube.rasdaman.udf.deploy import (
     DeployOptions,
@@ -61,34 +63,64 @@ class FakeServer:
         return ""
 
 
-def test_cpp_plan_builds_installs_restarts_then_registers(rmanhome: Path, bundle: Path) -> None:
-    steps = deploy.plan_deploy(DeployOptions(rmanhome=rmanhome, model=bundle, torch_cmake_prefix="/torch"))
-    commands = [s.argv for s in steps if isinstance(s, RunCommand)]
-    assert "-DCROPCUBE_RASDAMAN=ON" in commands[0] and f"-DRMANHOME={rmanhome}" in commands[0]
-    assert "-DCMAKE_PREFIX_PATH=/torch" in commands[0]
-    assert commands[1][-2:] == ("--target", "crop_udf")
-    installs = {s.target: s for s in steps if isinstance(s, InstallFile)}
+def _script(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+
+
+def test_cpp_deploy_builds_installs_restarts_then_registers(
+    rmanhome: Path, bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cpp plan executed on a scratch RMANHOME, with a cmake and rasdaman scripts that only record."""
+    events = tmp_path / "events"
+    # cmake stand-in: records its call; "--build" leaves what the real build leaves.
+    _script(
+        tmp_path / "bin" / "cmake",
+        f'echo "cmake $*" >> {events}\n'
+        'if [ "$1" = --build ]; then mkdir -p "$2/rasdaman"; echo so > "$2/rasdaman/crop.so"; '
+        'echo kernel > "$2/libcropcube_kernel.so"; fi\n',
+    )
+    for name in ("stop_rasdaman.sh", "start_rasdaman.sh"):
+        _script(rmanhome / "bin" / name, f'echo "{name}" >> {events}\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
+    class Recording(FakeServer):
+        def __call__(self, statement: str) -> str:
+            with events.open("a") as f:
+                f.write(f"rasql {statement.split(' (')[0].split('(')[0]}\n")
+            return super().__call__(statement)
+
+    build = tmp_path / "build"
+    opts = DeployOptions(
+        rmanhome=rmanhome, model=bundle, build_dir=build, torch_cmake_prefix="/torch", wcps=False
+    )
+    server = Recording()
+    execute(deploy.plan_deploy(opts), server, echo=lambda _: None)
+    log = events.read_text().splitlines()
+    assert log[0].startswith(f"cmake -S {ROOT / 'udf'} -B {build}") and f"-DRMANHOME={rmanhome}" in log[0]
+    assert "-DCMAKE_PREFIX_PATH=/torch" in log[0] and log[1] == f"cmake --build {build} --target crop_udf"
+    # Restarted after every file is in place and before the function is registered; smoke query last.
+    assert log[2:] == [
+        "stop_rasdaman.sh",
+        "start_rasdaman.sh",
+        "rasql delete function crop.classify",
+        "rasql create function crop.classify",
+        "rasql select sdom",
+    ]
     udf_dir = rmanhome / "share" / "rasdaman" / "udf"
-    assert installs[udf_dir / "crop.so"].source.name == "crop.so"
-    assert installs[udf_dir / "crop.so"].mode == 0o755
-    assert udf_dir / "libcropcube_kernel.so" in installs
-    assert installs[udf_dir / "cropcube" / "my_model.pt"].source == bundle
-    assert not any(t.name == "crop.jar" for t in installs)  # no petascope war here
-    config = next(s for s in steps if isinstance(s, deploy.WriteFile))
-    assert config.target == rmanhome / "etc" / "cropcube.conf"
-    assert f"model = {udf_dir / 'cropcube' / 'my_model.pt'}" in config.text.splitlines()
-    rasql = [s for s in steps if isinstance(s, Rasql)]
-    assert [r.statement for r in rasql[:2]] == [
-        "delete function crop.classify",
-        'create function crop.classify (array cube) returns array language cpp extern "crop.so"',
-    ]
-    assert rasql[2].expect == "[10:13,20:24]"
-    assert len(re.findall(r"\d+us", rasql[2].statement)) == 28
-    # Restart (new .so and bundle) before registering and the smoke query.
-    restart = [
-        i for i, s in enumerate(steps) if isinstance(s, RunCommand) and "start_rasdaman.sh" in s.argv[0]
-    ]
-    assert restart and restart[-1] < steps.index(rasql[0])
+    assert (udf_dir / "crop.so").read_text() == "so\n" and (
+        udf_dir / "crop.so"
+    ).stat().st_mode & 0o777 == 0o755
+    assert (udf_dir / "libcropcube_kernel.so").read_text() == "kernel\n"  # beside crop.so ($ORIGIN)
+    assert server.registered and server.statements[1].endswith('language cpp extern "crop.so"')
+    # The UDFs find the installed bundle through the config the deploy wrote (the one reader).
+    for var in ("CROPCUBE_MODEL", "CROPCUBE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RMANHOME", str(rmanhome))
+    assert resolve_model_path(None) == udf_dir / "cropcube" / "my_model.pt"
+    assert (udf_dir / "cropcube" / "my_model.pt").read_bytes() == bundle.read_bytes()
+    assert [p.name for p in rmanhome.rglob("*") if ".cctmp." in p.name] == []
 
 
 def test_python_plan_and_wcps_class(rmanhome: Path, bundle: Path) -> None:
@@ -150,7 +182,7 @@ def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
         "delete function crop.classify",
         "create function crop.classify",
     ]
-    assert not list(udf_dir.rglob("*.part"))  # nothing half-written left behind
+    assert not [p for p in udf_dir.rglob("*") if ".cctmp." in p.name]  # nothing half-written left behind
 
     execute(deploy.plan_undeploy(opts), server, echo=lines.append)
     assert not server.registered
