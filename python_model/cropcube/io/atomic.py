@@ -98,21 +98,13 @@ def remove_orphans(dest: str | Path) -> list[Path]:
     return removed
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a folder be fsynced
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _discard(tmp: Path) -> None:
@@ -161,7 +153,7 @@ class Publication:
         for tmp, _ in order:
             if not tmp.is_file():
                 raise InputError(str(tmp), "internal: a staged output was never written")
-            _fsync_file(tmp)
+            _fsync(tmp)
         for tmp, dest in order:
             sides = [p for p in tmp.parent.glob(tmp.name + ".*") if p.is_file()]
             for side in sides:
@@ -171,7 +163,8 @@ class Publication:
                     side.replace(dest.with_name(dest.name + side.name[len(tmp.name) :]))
             tmp.replace(dest)
         for folder in {dest.parent for _, dest in order}:
-            _fsync_dir(folder)
+            with contextlib.suppress(OSError):  # not every file system lets a folder be fsynced
+                _fsync(folder)
         self._staged.clear()
 
     def discard(self) -> None:
