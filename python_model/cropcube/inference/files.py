@@ -659,7 +659,7 @@ def classify_file(
         quicklook: also write the PNG quicklook with a legend.
         device: ``auto``, ``cpu`` or ``cuda``.
         backend: ``auto``, ``native`` or ``python``.
-        classifier: an already open classifier (then model/device/backend/tile_size/threads/nonfinite
+        classifier: an open classifier (then model, device, backend, tile_size, threads, nonfinite
             are unused).
         tile_size: kernel core tile edge (0 = default); blocks are multiples of it.
         threads: CPU threads (0 = default).
@@ -677,12 +677,9 @@ def classify_file(
     """
     started = time.perf_counter()
 
-    def make_classifier() -> Any:
-        if classifier is not None:
-            return classifier
-        return Classifier(
-            model, backend=backend, device=device, threads=threads, tile_size=tile_size, nonfinite=nonfinite
-        )
+    def make_classifier() -> Any:  # after the cheap checks
+        kw: dict[str, Any] = {"device": device, "threads": threads, "tile_size": tile_size}
+        return classifier or Classifier(model, backend=backend, nonfinite=nonfinite, **kw)
 
     job = plan_file_job(
         cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model
