@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cropcube.evaluation.map_scores import MapScores, score_map
-from cropcube.inference.classifier import Backend
 from cropcube.inference.files import ClassifySummary, classify_file, sibling_paths
 from cropcube.io import atomic_output, require_file, require_output_dir, require_output_file
 
@@ -96,7 +95,7 @@ def run_demo(
     seed: int = DEMO_SEED,
     model: str | Path | None = None,
     voting: bool = True,
-    backend: Backend = "auto",
+    backend: str = "auto",
     device: str = "auto",
     echo: Callable[[str], None] = lambda _: None,
 ) -> DemoReport:

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from conftest import field_cube
 from rasterio.transform import Affine
 from typer.testing import CliRunner
 
@@ -33,16 +32,19 @@ def _cube(path: Path, data: np.ndarray, crs: str = "EPSG:32631", transform: Affi
     )
 
 
-@pytest.fixture(scope="module")
-def cube(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _cube(tmp_path_factory.mktemp("cube") / "cube.tif", field_cube(150, 130, seed=4))
+@pytest.fixture
+def cube_file(cube: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The realistic 150 x 130 field cube of conftest.py as a GeoTIFF on a 10 m UTM grid."""
+    return _cube(tmp_path_factory.mktemp("cube") / "cube.tif", cube)
 
 
 def _published(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(cube, bundle_path, tmp_path, monkeypatch):
+def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(
+    cube, cube_file, bundle_path, tmp_path, monkeypatch
+):
     out = tmp_path / "crops.tif"
     clf = Classifier(bundle_path, tile_size=64)
     kw = {"classifier": clf, "block_size": 64, "progress": False, "confidence": True, "checkpoint_seconds": 0}
@@ -54,7 +56,7 @@ def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(cube, bundle_
     products = list(files.PRODUCTS)
     monkeypatch.setattr(files, "PRODUCTS", [*products[:2], broken_quicklook, *products[3:]])
     with pytest.raises(InputError, match="legend"):
-        classify_file(cube, out, **kw)
+        classify_file(cube_file, out, **kw)
     # Nothing published, no temporary file; the work files stay for a resume (a checkpoint exists).
     assert _published(tmp_path) == [
         ".crops.tif.work.json",
@@ -65,12 +67,10 @@ def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(cube, bundle_
     monkeypatch.setattr(files, "PRODUCTS", products)
     calls = []
     monkeypatch.setattr(clf, "run", lambda *a, **k: calls.append(1))  # every block was done before
-    summary = classify_file(cube, out, **kw)
+    summary = classify_file(cube_file, out, **kw)
     assert calls == []
     assert _published(tmp_path) == ["crops.json", "crops.png", "crops.tif", "crops_confidence.tif"]
-    expected = Classifier(bundle_path, backend="python", tile_size=4096).classify_array(
-        field_cube(150, 130, seed=4)
-    )
+    expected = Classifier(bundle_path, backend="python", tile_size=4096).classify_array(cube)
     with rasterio.open(out) as ds:
         np.testing.assert_array_equal(ds.read(1), expected)
     assert sum(summary.class_counts.values()) == 150 * 130
@@ -89,11 +89,11 @@ class _WritesClass87:
         return maps
 
 
-def test_classes_beyond_the_bundle_name_the_bundle_and_publish_nothing(cube, bundle_path, tmp_path):
+def test_classes_beyond_the_bundle_name_the_bundle_and_publish_nothing(cube_file, bundle_path, tmp_path):
     out = tmp_path / "crops.tif"
     wrong = _WritesClass87(Classifier(bundle_path))
     with pytest.raises(InputError) as err:
-        classify_file(cube, out, classifier=wrong, progress=False)
+        classify_file(cube_file, out, classifier=wrong, progress=False)
     assert err.value.what == str(bundle_path) and "class index 87" in err.value.problem
     assert "declares 76 classes" in err.value.problem
     assert _published(tmp_path) == []  # and no work files: a rerun must not resume a wrong map
@@ -121,8 +121,8 @@ def test_the_grid_facts_rule(crs: str, transform: Affine, ok: bool) -> None:
         assert err.value.what == "cube.tif" and "model.pt" in err.value.problem
 
 
-def test_nonfinite_nodata_does_what_the_error_advises(bundle_path, tmp_path):
-    data = field_cube(40, 40, seed=2).astype(np.float32)
+def test_nonfinite_nodata_does_what_the_error_advises(cube, bundle_path, tmp_path):
+    data = cube[:, :40, :40].astype(np.float32)
     data[:, 5, 7] = np.nan
     cube = _cube(tmp_path / "nan.tif", data)
     args = [
@@ -158,10 +158,10 @@ _KILLED_IN_PUBLISH = textwrap.dedent(
 )
 
 
-def test_a_run_killed_while_publishing_leaves_nothing_the_next_run_keeps(cube, bundle_path, tmp_path):
+def test_a_run_killed_while_publishing_leaves_nothing_the_next_run_keeps(cube_file, bundle_path, tmp_path):
     out = tmp_path / "crops.tif"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_IN_PUBLISH, str(cube), str(out), str(bundle_path)],
+        [sys.executable, "-c", _KILLED_IN_PUBLISH, str(cube_file), str(out), str(bundle_path)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -171,5 +171,5 @@ def test_a_run_killed_while_publishing_leaves_nothing_the_next_run_keeps(cube, b
     left = _published(tmp_path)
     assert "crops.tif" not in left and any(".crops.tif.cctmp." in n for n in left)  # orphans of the kill
     assert any(".crops_confidence.tif.cctmp." in n for n in left)
-    classify_file(cube, out, model=bundle_path, confidence=True, progress=False)
+    classify_file(cube_file, out, model=bundle_path, confidence=True, progress=False)
     assert _published(tmp_path) == ["crops.json", "crops.png", "crops.tif", "crops_confidence.tif"]

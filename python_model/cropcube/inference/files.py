@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from cropcube.bundle import BundleMetadata
 from cropcube.errors import InputError
-from cropcube.inference.classifier import Backend, Classifier
+from cropcube.inference.classifier import Classifier
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
 from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
@@ -631,16 +631,12 @@ def classify_file(
     parcels: str | Path | None = None,
     confidence: bool = False,
     quicklook: bool = True,
-    device: str = "auto",
-    backend: Backend = "auto",
     *,
     classifier: Classifier | None = None,
-    tile_size: int = 0,
-    threads: int = 0,
-    nonfinite: str = "error",
     block_size: int = 0,
     progress: bool = True,
     checkpoint_seconds: float = 60.0,
+    **options: Any,
 ) -> ClassifySummary:
     """Classify a cube file (GeoTIFF/COG, bands date-major) into a class-map COG and its products.
 
@@ -657,18 +653,15 @@ def classify_file(
             that cover no pixel of the cube are an error (the map would be all 0).
         confidence: also write the confidence map.
         quicklook: also write the PNG quicklook with a legend.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        backend: ``auto``, ``native`` or ``python``.
-        classifier: an open classifier (then model, device, backend, tile_size, threads, nonfinite
-            are unused).
-        tile_size: kernel core tile edge (0 = default); blocks are multiples of it.
-        threads: CPU threads (0 = default).
-        nonfinite: NaN/inf in float cubes: ``"error"`` or ``"nodata"``.
+        classifier: an open classifier (then ``model`` and ``options`` are unused).
         block_size: core block edge read from the file per step (0 = default).
         progress: show a progress bar.
         checkpoint_seconds: how often an interrupted run's progress is saved; running the same
             command again (same cube, model and options) resumes after the last checkpoint. Runs
             with ``parcels`` start over.
+        **options: inference options passed unchanged to :class:`Classifier` (``backend``,
+            ``device``, ``threads``, ``tile_size``, ``nonfinite``, ...); blocks are multiples of the
+            effective tile size.
 
     Raises:
         InputError: naming the input: unreadable or truncated cube, a cube not on the bundle's grid
@@ -678,8 +671,7 @@ def classify_file(
     started = time.perf_counter()
 
     def make_classifier() -> Any:  # after the cheap checks
-        kw: dict[str, Any] = {"device": device, "threads": threads, "tile_size": tile_size}
-        return classifier or Classifier(model, backend=backend, nonfinite=nonfinite, **kw)
+        return classifier or Classifier(model, **options)
 
     job = plan_file_job(
         cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model
