@@ -69,7 +69,10 @@ def evaluate_cmd(
 
 
 def export_cmd(
-    checkpoint: options.CheckpointArg, out: options.BundleOut, version: options.Version = "0.1.0"
+    checkpoint: options.CheckpointArg,
+    out: options.BundleOut,
+    version: options.Version = "0.1.0",
+    onnx: options.OnnxOut = None,
 ) -> None:
     """Export a checkpoint's best weights as ONE TorchScript bundle + model card (parity-checked)."""
     from cropcube.trainers.export import export_checkpoint
@@ -80,6 +83,10 @@ def export_cmd(
         f"RF {meta.receptive_field} px, halo {meta.halo} px, {meta.content_hash[:19]}...)"
     )
     typer.echo(f"model card: {out.with_suffix('.md')}")
+    if onnx is not None:
+        from cropcube.bundle.onnx import export_onnx
+
+        typer.echo(export_onnx(out, onnx).summary())
 
 
 def register(app: typer.Typer) -> None:

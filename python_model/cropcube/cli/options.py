@@ -337,6 +337,14 @@ BundleOut = Annotated[
         callback=output_file("bundle output"),
     ),
 ]
+OnnxOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--onnx",
+        help="Also write the bundle as an ONNX model with its metadata (needs cropcube[export]).",
+        callback=output_file("ONNX output"),
+    ),
+]
 DemoOutDir = Annotated[
     Path, typer.Option("--out", "-o", help="Output folder.", callback=output_dir("output folder"))
 ]
