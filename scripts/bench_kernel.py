@@ -15,7 +15,7 @@ Also: warm-call overhead of a 250 x 250 cutout (kernel call / bare module forwar
 process), achieved FLOP/s of the kernel vs a single 3x3 conv layer's FLOP/s measured in the same run,
 and time per pixel across sizes (linearity).
 
-Every measurement runs in its own subprocess, so peak RSS (ru_maxrss) is per measurement.
+Every measurement runs in its own subprocess, so peak RSS (VmHWM) is per measurement.
 
   .venv/bin/python scripts/bench_kernel.py [--sizes 250,1000] [--model BUNDLE] [--threads N]
 """
@@ -56,6 +56,11 @@ def _cube(size_h: int, size_w: int, seed: int = 0) -> np.ndarray:
 
 
 def _peak_rss_mib() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a worker would report at least
+    # the driver's peak (the driver builds the streamed cube and bundles before it starts workers).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
