@@ -8,6 +8,7 @@ thread pools, environment and peak RSS are its own):
 
   kernel        the C++ kernel, default options (what `cropcube classify` runs)
   kernel-1t     the C++ kernel with one thread (the yardstick of "no collapse" under load)
+  kernel-all    the C++ kernel with one thread per CPU, fixed (the default before issue 15)
   kernel-bf16   the C++ kernel with precision=bfloat16
   python        the pure-Python path (torch in-process), default options
   ort           ONNX Runtime (CPU provider, its default threads), the same tiles
@@ -45,7 +46,17 @@ from typing import Any
 
 import numpy as np
 
-ALL_PATHS = ("kernel", "kernel-1t", "kernel-bf16", "python", "ort", "ov-f32", "ov-bf16", "reference")
+ALL_PATHS = (
+    "kernel",
+    "kernel-1t",
+    "kernel-all",
+    "kernel-bf16",
+    "python",
+    "ort",
+    "ov-f32",
+    "ov-bf16",
+    "reference",
+)
 SCENE_WIDTH = 10980
 
 
@@ -95,7 +106,7 @@ def _make_runner(path: str, args: argparse.Namespace) -> Any:
         clf = Classifier(
             args.model,
             backend="python" if path == "python" else "native",
-            threads=1 if path == "kernel-1t" else 0,
+            threads={"kernel-1t": 1, "kernel-all": len(os.sched_getaffinity(0))}.get(path, 0),
             precision="bfloat16" if path == "kernel-bf16" else "auto",
         )
         return clf.classify_array
@@ -218,9 +229,11 @@ class Busy:
     """A process spinning on the last CPU while the context is open (the 'other process busy')."""
 
     def __enter__(self) -> Busy:
+        # Spins until this script ends, even if it is killed (parent gone), at most one hour.
         code = (
-            "import os\ncpus = sorted(os.sched_getaffinity(0))\n"
-            "os.sched_setaffinity(0, {cpus[-1]})\nwhile True: pass"
+            "import os, time\nos.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})\n"
+            "parent, end = os.getppid(), time.monotonic() + 3600\n"
+            "while os.getppid() == parent and time.monotonic() < end:\n    for _ in range(100000): pass"
         )
         self.proc = subprocess.Popen([sys.executable, "-c", code])
         time.sleep(0.5)  # let it settle on its core

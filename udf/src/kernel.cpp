@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_load.hpp"
 #include "cropcube/kernel.h"
 #include "support.hpp"
 
@@ -282,6 +283,7 @@ class Runner {
   }
 
   void launch(Batch* batch) {
+    if (!cuda_ && o_.num_threads == 0) size_threads();
     const Tile& t0 = batch->tiles.front();
     torch::Tensor x = cuda_ ? batch->host.to(b_.device, /*non_blocking=*/true) : batch->host;
     torch::Tensor logits = module_.forward({x}).toTensor();
@@ -299,6 +301,13 @@ class Runner {
       if (batch->conf.defined()) batch->conf = batch->conf.to(torch::kCPU, true);
       if (batch->probs.defined()) batch->probs = batch->probs.to(torch::kCPU, true);
     }
+  }
+
+  // Default CPU threads, re-sized before every batch to the CPUs free at that moment (cpu_load.hpp),
+  // at most the caller's thread count: a process that starts on a core mid-run costs one batch.
+  void size_threads() {
+    const int n = free_cpus(max_threads_);
+    if (n != at::get_num_threads()) at::set_num_threads(n);
   }
 
   void scatter(Batch& batch) {
@@ -357,8 +366,17 @@ class Runner {
   const cropcube_output& out_;
   torch::jit::Module module_;
   bool cuda_ = false, want_soft_ = false;
+  int max_threads_ = at::get_num_threads();
   int64_t tile_ = 0, batch_ = 1, k_ = 0;
   std::vector<uint8_t> bad_;
+};
+
+// Restores the calling thread's intra-op thread count on exit (the kernel sizes its own per batch).
+struct ThreadCountScope {
+  int saved = at::get_num_threads();
+  ~ThreadCountScope() {
+    if (at::get_num_threads() != saved) at::set_num_threads(saved);
+  }
 };
 
 int choose_device(int32_t requested, c10::Device* device) {
@@ -386,7 +404,6 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
   if (int rc = fingerprint_file(path, &fp)) return rc;
   c10::Device device(c10::kCPU);
   if (int rc = choose_device(opts.device, &device)) return rc;
-  if (opts.num_threads > 0) at::set_num_threads(opts.num_threads);
 
   const std::string key = device.str() + "|" + path;
   std::shared_ptr<LoadedBundle> bundle;
@@ -412,7 +429,9 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
   if (int rc = check_output(output, input->height, input->width, b.n_classes)) return rc;
   if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
     if (int rc = check_finite(*input)) return rc;
-  // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs.
+  // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs,
+  // and give the caller its own back afterwards.
+  ThreadCountScope threads;
   if (model->options.num_threads > 0 && at::get_num_threads() != model->options.num_threads)
     at::set_num_threads(model->options.num_threads);
   c10::InferenceMode guard;

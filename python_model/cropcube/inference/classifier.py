@@ -112,7 +112,7 @@ class Classifier:
                 torch.set_num_threads(threads)
             dev = _torch_device(device)
             self._runner = TorchRunner(
-                _load_cached(self.model_path, dev), dev, tile_size, batch_size, nonfinite
+                _load_cached(self.model_path, dev), dev, tile_size, batch_size, nonfinite, threads
             )
             self.device = dev.type
         log.info("classifier: %s backend on %s, bundle %s", self.backend, self.device, self.model_path)

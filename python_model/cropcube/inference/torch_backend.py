@@ -11,6 +11,7 @@ import torch
 
 from cropcube.bundle import Bundle
 from cropcube.errors import InputError
+from cropcube.inference.cpu_load import free_cpus
 from cropcube.inference.result import ClassMaps
 from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
@@ -58,6 +59,8 @@ class TorchRunner:
         tile_size: core edge (0 = default), rounded up to the downsampling factor.
         batch_size: tiles per forward pass (0 = 1 on CPU, 4 on CUDA).
         nonfinite: ``"error"`` or ``"nodata"`` for NaN/inf in float input.
+        threads: CPU intra-op threads; 0 = the CPUs free before each batch (:mod:`.cpu_load`), at most
+            the caller's torch thread count.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class TorchRunner:
         tile_size: int = 0,
         batch_size: int = 0,
         nonfinite: str = "error",
+        threads: int = 0,
     ) -> None:
         if nonfinite not in ("error", "nodata"):
             raise InputError("nonfinite", f"{nonfinite!r} is not 'error' or 'nodata'")
@@ -79,6 +83,7 @@ class TorchRunner:
         self.nonfinite = nonfinite
         self.nodata = float(meta.spec.nodata)
         self.num_classes = meta.classes.num_classes
+        self.threads = threads
 
     def run(self, view: npt.NDArray[Any], confidence: bool = False, probabilities: bool = False) -> ClassMaps:
         """Classify a (K, H, W) image-order view (any strides)."""
@@ -90,9 +95,17 @@ class TorchRunner:
             out.confidence = np.zeros((h, w), dtype=np.uint8)
         if probabilities:
             out.probabilities = np.zeros((self.num_classes, h, w), dtype=np.float32)
-        with torch.inference_mode():
-            for batch in _batches(plan_tiles(h, w, self.tile_size, self.halo), self.batch_size):
-                self._run_batch(view, batch, out)
+        caller = torch.get_num_threads()
+        size = self.device.type == "cpu" and self.threads == 0
+        try:
+            with torch.inference_mode():
+                for batch in _batches(plan_tiles(h, w, self.tile_size, self.halo), self.batch_size):
+                    if size and (n := free_cpus(caller)) != torch.get_num_threads():
+                        torch.set_num_threads(n)
+                    self._run_batch(view, batch, out)
+        finally:
+            if torch.get_num_threads() != caller:
+                torch.set_num_threads(caller)
         return out
 
     def _run_batch(self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps) -> None:
