@@ -52,6 +52,20 @@ int affinity_cpus() {
   return std::max(1, CPU_COUNT(&set));
 }
 
+bool cpu_has_bfloat16() {
+  static const bool has = [] {
+    FILE* f = std::fopen("/proc/cpuinfo", "r");
+    if (!f) return false;
+    char line[16384];
+    bool found = false;
+    while (!found && std::fgets(line, sizeof(line), f))
+      if (std::strncmp(line, "flags", 5) == 0) found = std::strstr(line, " avx512_bf16") || std::strstr(line, " amx_bf16");
+    std::fclose(f);
+    return found;
+  }();
+  return has;
+}
+
 int free_cpus(int max_threads) {
   max_threads = std::max(1, max_threads);
   const int running = system_running(), own = own_running();

@@ -1,4 +1,4 @@
-// How many CPUs are free right now: the kernel's default thread count. Torch-free.
+// CPU facts for the kernel's defaults: how many CPUs are free right now, native bfloat16. Torch-free.
 //
 // With OpenMP threads that spin at every barrier (GNU libgomp, libtorch's runtime here), running more
 // threads than there are free CPUs makes a forward pass wait for threads that other processes have
@@ -15,5 +15,8 @@ int free_cpus(int max_threads);
 
 // CPUs in this process's affinity mask (at least 1).
 int affinity_cpus();
+
+// The CPU has native bfloat16 dot products (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
+bool cpu_has_bfloat16();
 
 }  // namespace cropcube
