@@ -6,9 +6,11 @@ demo bundle), its ONNX export (`cropcube.bundle.onnx`) for the peers, the kernel
 of 512 px plus the bundle's halo) for every tiled path. Paths (each in its own worker process, so
 thread pools, environment and peak RSS are its own):
 
-  kernel        the C++ kernel, default options (what `cropcube classify` runs)
-  kernel-1t     the C++ kernel with one thread (the yardstick of "no collapse" under load)
-  kernel-all    the C++ kernel with one thread per CPU, fixed (the default before issue 15)
+  kernel        the C++ kernel, default options (what `cropcube classify` runs: threads sized to the
+                free CPUs, precision=auto)
+  kernel-f32    the C++ kernel, default threads, float32
+  kernel-1t     the C++ kernel with one thread, float32 (the yardstick of "no collapse" under load)
+  kernel-all    the C++ kernel with one thread per CPU, fixed, float32 (the default before issue 15)
   kernel-bf16   the C++ kernel with precision=bfloat16
   python        the pure-Python path (torch in-process), default options
   ort           ONNX Runtime (CPU provider, its default threads), the same tiles
@@ -48,6 +50,7 @@ import numpy as np
 
 ALL_PATHS = (
     "kernel",
+    "kernel-f32",
     "kernel-1t",
     "kernel-all",
     "kernel-bf16",
@@ -107,7 +110,7 @@ def _make_runner(path: str, args: argparse.Namespace) -> Any:
             args.model,
             backend="python" if path == "python" else "native",
             threads={"kernel-1t": 1, "kernel-all": len(os.sched_getaffinity(0))}.get(path, 0),
-            precision="bfloat16" if path == "kernel-bf16" else "auto",
+            precision={"kernel": "auto", "kernel-bf16": "bfloat16"}.get(path, "float32"),
         )
         return clf.classify_array
     if path == "ort":
@@ -154,12 +157,17 @@ def _overhead(args: argparse.Namespace, repeats: int) -> dict[str, float]:
     from cropcube.bundle import load_bundle
     from cropcube.inference import Classifier
 
-    if not _OVERHEAD:
-        _OVERHEAD.update(clf=Classifier(args.model, backend="native"), module=load_bundle(args.model).module)
+    if not _OVERHEAD:  # one thread and float32 on both sides: the kernel's own cost, not its defaults
+        _OVERHEAD.update(
+            clf=Classifier(args.model, backend="native", threads=1, precision="float32"),
+            module=load_bundle(args.model).module,
+        )
     cube = np.load(args.scene, mmap_mode="r")[:, :250, :250].copy()
     clf, module = _OVERHEAD["clf"], _OVERHEAD["module"]
     x = torch.from_numpy(cube.astype(np.float32))[None]
     bare, call = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     with torch.inference_mode():
         for i in range(repeats + 2):
             t = time.perf_counter()
@@ -171,6 +179,7 @@ def _overhead(args: argparse.Namespace, repeats: int) -> dict[str, float]:
             if i >= 2:
                 bare.append(b)
                 call.append(c)
+    torch.set_num_threads(threads)
     return {"bare_s": statistics.median(bare), "call_s": statistics.median(call)}
 
 
@@ -420,9 +429,7 @@ def main() -> None:
         "overhead": overhead,
         "rss": rss,
         "stream": stream,
-        "agreement": {
-            p: float((c == classes["kernel"]).mean()) for p, c in classes.items() if "kernel" in classes
-        },
+        "agreement": _agreement(classes),
         "size": args.size,
         "reference_size": args.reference_size,
         "versions": _versions(),
@@ -430,6 +437,14 @@ def main() -> None:
     _report(results, paths, loads)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def _agreement(classes: dict[str, np.ndarray]) -> dict[str, float]:
+    """Share of pixels with the float32 kernel's class (kernel-f32, else kernel-1t, else kernel)."""
+    base = next(
+        (classes[p] for p in ("kernel-f32", "kernel-1t", "kernel-all", "kernel") if p in classes), None
+    )
+    return {} if base is None else {p: float((c == base).mean()) for p, c in classes.items()}
 
 
 def _versions() -> dict[str, str]:
