@@ -85,13 +85,18 @@ def eager_copy(bundle: Bundle) -> nn.Module:
     Raises:
         InputError: the metadata's architecture cannot be rebuilt, or its weights do not fit.
     """
-    from cropcube.trainers.loop import build_inference_module  # training side: imported on demand
+    try:  # training side, imported on demand (trainers/job.py from bundle contract v2 on)
+        from cropcube.trainers.job import build_inference_module
+    except ImportError:
+        from cropcube.trainers.loop import build_inference_module
 
     meta = bundle.metadata
     options = dict(meta.training.get("model_options", {}))
+    calendar = getattr(meta, "calendar", None)  # contract v2: the calendars the bundle accepts
+    extra: dict[str, Any] = {} if calendar is None else {"calendar": calendar}
     try:
         module = build_inference_module(
-            meta.model_name, options, meta.spec, meta.normalisation, meta.classes.num_classes
+            meta.model_name, options, meta.spec, meta.normalisation, meta.classes.num_classes, **extra
         )
     except InputError as exc:
         raise InputError(str(bundle.path), f"cannot rebuild its network for export: {exc}") from None
@@ -110,7 +115,7 @@ def eager_copy(bundle: Bundle) -> nn.Module:
     for m in module.modules():
         # Row chunking bounds memory in eager/TorchScript inference; a traced graph needs one pass.
         if isinstance(getattr(m, "chunk", None), int):
-            m.chunk = 2**62  # type: ignore[assignment]
+            m.chunk = 2**62
     return module
 
 
@@ -152,7 +157,15 @@ def read_onnx_metadata(path: str | Path) -> BundleMetadata:
     return BundleMetadata.from_json(props[METADATA_KEY], where=str(path))
 
 
-def _example_inputs(meta: BundleMetadata, dates: bool) -> tuple[torch.Tensor, ...]:
+def _default_doy(bundle_module: Any, meta: BundleMetadata) -> np.ndarray:
+    """Day of the season year of the bundle's default dates (the module's own buffer under contract v2)."""
+    doy = getattr(bundle_module, "default_doy", None)
+    if isinstance(doy, torch.Tensor):
+        return doy.detach().cpu().numpy().astype(np.float32)
+    return np.asarray(meta.spec.day_of_year(), np.float32)
+
+
+def _example_inputs(meta: BundleMetadata, dates: bool, doy: np.ndarray) -> tuple[torch.Tensor, ...]:
     # B = 2 keeps the batch axis symbolic (torch.export specialises sizes 0 and 1); H and W are
     # not multiples of the downsampling factor, so the padding path is the one traced (it also
     # pads by 0 for inputs that need none: one graph for every size).
@@ -162,19 +175,21 @@ def _example_inputs(meta: BundleMetadata, dates: bool) -> tuple[torch.Tensor, ..
     x = torch.randint(1, 6000, (2, meta.spec.n_channels, h, w), generator=gen).float()
     if not dates:
         return (x,)
-    doy = torch.tensor(meta.spec.day_of_year(), dtype=torch.float32).expand(2, -1).contiguous()
-    return (x, doy)
+    return (x, torch.from_numpy(doy).expand(2, -1).contiguous())
 
 
-def _dynamic_shapes(meta: BundleMetadata, dates: bool) -> dict[str, Any]:
+def _dynamic_shapes(module: Any, meta: BundleMetadata, dates: bool) -> dict[str, Any]:
     batch, h, w = torch.export.Dim("B"), torch.export.Dim("H"), torch.export.Dim("W")
     if not dates:
         return {"x": {0: batch, 2: h, 3: w}}
-    t = torch.export.Dim("T", min=1, max=366)
+    lo, hi = int(getattr(module, "min_dates", 1)), int(getattr(module, "max_dates", 366))
+    if lo == hi:  # a fixed-calendar bundle: T is static
+        return {"x": {0: batch, 2: h, 3: w}, "doy": {0: batch}}
+    t = torch.export.Dim("T", min=lo, max=hi)
     return {"x": {0: batch, 1: meta.spec.n_bands * t, 2: h, 3: w}, "doy": {0: batch, 1: t}}
 
 
-def _check_inputs(meta: BundleMetadata, dates: bool) -> list[tuple[np.ndarray, ...]]:
+def _check_inputs(meta: BundleMetadata, dates: bool, doy: np.ndarray) -> list[tuple[np.ndarray, ...]]:
     rng = np.random.default_rng(1)
     k = meta.spec.n_channels
     cases: list[tuple[np.ndarray, ...]] = []
@@ -182,10 +197,7 @@ def _check_inputs(meta: BundleMetadata, dates: bool) -> list[tuple[np.ndarray, .
         x = rng.integers(1, 6000, shape).astype(np.float32)
         x[:, :, : shape[2] // 2, : shape[3] // 3] = meta.spec.nodata  # some nodata pixels
         if dates:
-            doy = np.broadcast_to(
-                np.asarray(meta.spec.day_of_year(), np.float32), (shape[0], meta.spec.n_dates)
-            )
-            cases.append((x, np.ascontiguousarray(doy)))
+            cases.append((x, np.ascontiguousarray(np.broadcast_to(doy, (shape[0], doy.size)))))
         else:
             cases.append((x,))
     return cases
@@ -203,7 +215,8 @@ def check_onnx(path: str | Path, bundle: Bundle) -> tuple[float, float] | None:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     worst, same, total = 0.0, 0, 0
-    for arrays in _check_inputs(bundle.metadata, takes_dates(bundle.module)):
+    doy = _default_doy(bundle.module, bundle.metadata)
+    for arrays in _check_inputs(bundle.metadata, takes_dates(bundle.module), doy):
         got = session.run(None, dict(zip(names, arrays, strict=True)))[0]
         with torch.inference_mode():
             want = bundle.module(*[torch.from_numpy(a) for a in arrays]).float().numpy()
@@ -237,7 +250,7 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path, opset: int = OPSE
     meta = bundle.metadata
     dates = takes_dates(bundle.module)
     module = eager_copy(bundle)
-    example = _example_inputs(meta, dates)
+    example = _example_inputs(meta, dates, _default_doy(bundle.module, meta))
     with torch.inference_mode():
         torch.testing.assert_close(module(*example), bundle.module(*example), rtol=1e-4, atol=1e-4)
     names = ["x", "doy"] if dates else ["x"]
@@ -248,7 +261,7 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path, opset: int = OPSE
             example,
             input_names=names,
             output_names=["logits"],
-            dynamic_shapes=_dynamic_shapes(meta, dates),
+            dynamic_shapes=_dynamic_shapes(bundle.module, meta, dates),
             opset_version=opset,
             dynamo=True,
             external_data=False,
