@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,7 +16,7 @@ from cropcube.inference import Classifier
 from cropcube.inference.cpu_load import _own_running, affinity_cpus, free_cpus
 
 _SPIN = (
-    "import os, sys, time\nos.sched_setaffinity(0, {int(sys.argv[1])})\n"
+    "import os, sys, time\nos.sched_setaffinity(0, {int(sys.argv[1])})\nprint('spinning', flush=True)\n"
     "parent, end = os.getppid(), time.monotonic() + 120\n"
     "while os.getppid() == parent and time.monotonic() < end:\n    for _ in range(100000): pass"
 )
@@ -26,8 +25,12 @@ _SPIN = (
 @pytest.fixture
 def all_cpus_busy() -> Iterator[None]:
     """One spinning process pinned to each CPU this process may use (ended after the test)."""
-    procs = [subprocess.Popen([sys.executable, "-c", _SPIN, str(c)]) for c in sorted(os.sched_getaffinity(0))]
-    time.sleep(0.3)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _SPIN, str(c)], stdout=subprocess.PIPE, text=True)
+        for c in sorted(os.sched_getaffinity(0))
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "spinning"  # each one runs now
     try:
         yield
     finally:
