@@ -20,10 +20,17 @@ import rasterio  # noqa: F401  (loads the libgdal this module talks to)
 
 
 def _libgdal_path() -> str:
-    # rasterio's wheel bundles libgdal under rasterio.libs/; a source build links the system one.
-    for line in Path("/proc/self/maps").read_text().splitlines():
-        if Path(line.split()[-1]).name.startswith("libgdal"):
-            return line.split()[-1]
+    # rasterio's wheel bundles libgdal under rasterio.libs/ (pyogrio's wheel brings another one: take
+    # rasterio's); a source build links the system one.
+    loaded = {
+        line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "libgdal" in line
+    }
+    gdal = sorted(p for p in loaded if Path(p).name.startswith("libgdal"))
+    for path in gdal:
+        if "rasterio" in path:
+            return path
+    if gdal:
+        return gdal[0]
     found = ctypes.util.find_library("gdal")
     if not found:
         raise RuntimeError("no libgdal loaded by rasterio and none on the system")
@@ -61,6 +68,15 @@ def gdalinfo_json(path: str | Path) -> dict[str, Any]:
         lib.GDALInfoOptionsFree(opts)
         lib.GDALClose(ds)
     return json.loads(text)
+
+
+def band_rat(info: dict[str, Any], band: int = 1) -> dict[str, Any]:
+    """The raster attribute table of a band in ``gdalinfo -json`` output (GDAL >= 3.7 puts it in the
+    band, older versions at the top level for band 1)."""
+    found = info["bands"][band - 1].get("rat") or (info.get("rat") if band == 1 else None)
+    if found is None:
+        raise KeyError(f"no raster attribute table for band {band}")
+    return dict(found)
 
 
 def gdalinfo_cli(path: str | Path) -> dict[str, Any] | None:

@@ -89,3 +89,22 @@ def test_the_check_finds_close_colours_and_hues_out_of_their_group():
     assert (1, 2, pytest.approx(0.0)) in [(a, b, d) for a, b, d in report.close_pairs]
     assert [i for i, _, _ in report.off_sector] == [3]  # a blue cereal
     assert "classes 1 and 2" in report.summary()
+
+
+def test_maps_use_the_current_palette_whatever_the_bundle_carries():
+    from importlib import resources
+
+    from cropcube.bundle.io import read_metadata
+    from cropcube.maps.palette import map_colours
+
+    bundle = read_metadata(
+        str(resources.files("cropcube").joinpath("resources/models/cropcube_default_synthetic.pt"))
+    )
+    shown = map_colours(bundle.classes)
+    packaged = load_class_table()
+    assert [c.color for c in shown] == [packaged.by_code(c.gewascode).color for c in bundle.classes]
+    assert [c.name_en for c in shown] == [c.name_en for c in bundle.classes]
+    assert check_palette(shown).ok
+    # A class the packaged table does not know keeps its own colour.
+    odd = ClassTable((CropClass(1, 99999, "x", "x", "other", "#123456", 0),))
+    assert map_colours(odd).by_index(1).color == "#123456"

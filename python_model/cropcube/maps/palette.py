@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from cropcube.classes import ClassTable
+from cropcube.classes import ClassTable, CropClass, load_class_table
 from cropcube.errors import InputError
 
 MIN_DELTA_E2000 = 10.0
@@ -43,6 +43,31 @@ GROUP_HUES: dict[str, tuple[float, float]] = {
     "cereal": (70.0, 100.0),
     "fallow": (100.0, 115.0),
 }
+
+
+def map_colours(table: ClassTable) -> ClassTable:
+    """``table`` with the packaged palette's colour for every class whose gewascode it knows.
+
+    A bundle carries the colours of the class table it was exported with; maps use the current
+    palette, so that a map made with an older bundle does not bring back its near-identical colours.
+    Classes the packaged table does not know keep the bundle's colour.
+    """
+    packaged = {c.gewascode: c.color for c in load_class_table()}
+    return ClassTable(
+        tuple(
+            CropClass(
+                c.index,
+                c.gewascode,
+                c.name_nl,
+                c.name_en,
+                c.group,
+                packaged.get(c.gewascode, c.color),
+                c.pixels_2018,
+            )
+            for c in table
+        ),
+        unknown_index=table.unknown_index,
+    )
 
 
 def _coloraide() -> Any:

@@ -46,6 +46,7 @@ from cropcube.errors import InputError
 from cropcube.evaluation.voting import ParcelVoter
 from cropcube.io import atomic_output
 from cropcube.readers.brp import BrpParcels
+from cropcube.readers.grid import Grid
 
 MIN_PARCEL_PIXELS = 10
 """Fewer valid pixels than this (0.1 ha at 10 m) and a parcel's agreement is "too few pixels"."""
@@ -238,6 +239,7 @@ def parcel_table(
     voter: ParcelVoter,
     table: ClassTable,
     min_pixels: int = MIN_PARCEL_PIXELS,
+    grid: Grid | None = None,
 ) -> ParcelTable:
     """Build the per-parcel results of a classified map.
 
@@ -247,9 +249,12 @@ def parcel_table(
         voter: the probability sums per parcel that voted the map's classes.
         table: the model's class table.
         min_pixels: fewer valid pixels give "too few pixels".
+        grid: the map's grid; with it, parcels that overlap the map but got no pixel (narrower than
+            a pixel, between pixel centres) get a row too ("too few pixels", 0 pixels).
     """
     if min_pixels < 1:
         raise InputError("min_pixels", f"{min_pixels} is not >= 1")
+    overlapping = set() if grid is None else _overlapping(parcels, grid)
     means = voter.mean_probabilities()
     order = {int(p): i for i, p in enumerate(parcels.parcel_ids.tolist())}
     known_codes = {c.gewascode for c in table}
@@ -258,7 +263,7 @@ def parcel_table(
     for t, pid in enumerate(tally.ids.tolist()):
         hist = tally.counts[t]
         parcel_pixels = int(hist.sum())
-        if parcel_pixels == 0 or pid not in order:
+        if pid not in order or (parcel_pixels == 0 and pid not in overlapping):
             continue  # not on the map
         valid = parcel_pixels - int(hist[0])
         code = int(parcels.gewascodes[order[pid]])
@@ -296,6 +301,18 @@ def parcel_table(
         )
         keep.append(order[pid])
     return ParcelTable(rows, parcels.geometries[keep], parcels.crs, min_pixels)
+
+
+def _overlapping(parcels: BrpParcels, grid: Grid) -> set[int]:
+    """Ids of the parcels that overlap the grid's extent."""
+    import shapely
+    from rasterio.warp import transform_geom
+
+    left, bottom, right, top = grid.bounds
+    box = shapely.geometry.mapping(shapely.box(left, bottom, right, top).segmentize((right - left) / 16))
+    extent = shapely.geometry.shape(transform_geom(grid.rasterio_crs, parcels.crs, box))
+    hit = shapely.intersects(parcels.geometries, extent)
+    return set(parcels.parcel_ids[hit].tolist())
 
 
 def _columns(rows: list[ParcelRow]) -> dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]]:
