@@ -39,7 +39,11 @@ def crop_map(tmp_path_factory):
     table = load_class_table()
     classes = np.repeat(np.arange(0, 77, dtype=np.uint8), 40).reshape(40, 77)
     path = folder / "crops.tif"
-    tags = {"CROPCUBE_MODEL": "tae_fpn 0.3.0-synthetic", "CROPCUBE_MODEL_HASH": "sha256:abc"}
+    tags = {
+        "CROPCUBE_MODEL": "tae_fpn 0.3.0-synthetic",
+        "CROPCUBE_MODEL_HASH": "sha256:abc",
+        "CROPCUBE_MODEL_TRAINING": "synthetic",
+    }
     sidecars = write_class_map(
         path, classes, from_origin(677400, 5851960, 10, 10), "EPSG:32631", table, tags=tags
     )
@@ -65,6 +69,7 @@ def test_map_item_validates_and_describes_the_file(crop_map):
     assert west < lon < east and south < lat < north
     assert props["start_datetime"].startswith("2018-01-08") and props["end_datetime"].startswith("2018-11-17")
     assert props["cropcube:model"] == "tae_fpn 0.3.0-synthetic"
+    assert props["cropcube:model_training"] == "synthetic" and "NOT a meaningful" in props["description"]
 
 
 def test_map_item_classes_carry_names_and_colours(crop_map):

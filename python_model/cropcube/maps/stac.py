@@ -23,6 +23,7 @@ from typing import Any
 from cropcube.classes import NODATA_CLASS, ClassTable
 from cropcube.errors import InputError
 from cropcube.io import atomic_output
+from cropcube.maps.provenance import TRAINING_TAG, trained_on_synthetic_only
 
 STAC_VERSION = "1.1.0"
 PROJECTION = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
@@ -148,6 +149,12 @@ def map_item(
     if "CROPCUBE_MODEL" in tags:
         props["cropcube:model"] = tags["CROPCUBE_MODEL"]
         props["cropcube:model_hash"] = tags.get("CROPCUBE_MODEL_HASH", "")
+    if tags.get(TRAINING_TAG) == "synthetic":
+        props["cropcube:model_training"] = "synthetic"
+        props["description"] += (
+            " The model was trained on SYNTHETIC scenes only: on real imagery this is NOT a meaningful"
+            " crop map."
+        )
     items: dict[str, Any] = {
         "classes": _asset(
             path,
@@ -206,7 +213,7 @@ def bundle_item(
     calendar = getattr(metadata, "calendar", None) or {}
     min_dates, max_dates = int(calendar.get("min_dates", n_dates)), int(calendar.get("max_dates", n_dates))
     channels = -1 if min_dates != max_dates else n_dates * n_bands
-    synthetic = "synthetic" in json.dumps(metadata.training).lower() or "synthetic" in metadata.model_version
+    synthetic = trained_on_synthetic_only(metadata)
     bands = [
         {"name": b, "description": f"Sentinel-2 L2A {b} ({S2_BAND_INFO[b][0]}, {S2_BAND_INFO[b][1]} um)"}
         if b in S2_BAND_INFO
