@@ -303,6 +303,72 @@ def parcel_table(
     return ParcelTable(rows, parcels.geometries[keep], parcels.crs, min_pixels)
 
 
+@dataclass
+class ParcelRun:
+    """Everything a tiled classification needs for parcel voting and the per-parcel table.
+
+    One object for every job that classifies a grid tile by tile (the file job, the rasdaman
+    client job): :meth:`add` each tile's probabilities and per-pixel classes once, :meth:`vote`
+    a tile's classes after all tiles were added, :meth:`result` the per-parcel table.
+
+    Attributes:
+        parcels: the BRP parcels.
+        grid: the map's grid.
+        ids: parcel id per grid pixel (0 = none).
+        voter: the per-parcel probability sums.
+        tally: the per-parcel counts of per-pixel classes.
+    """
+
+    parcels: BrpParcels
+    grid: Grid
+    ids: npt.NDArray[np.int32]
+    voter: ParcelVoter
+    tally: ParcelTally
+
+    @classmethod
+    def plan(cls, gpkg: str | Path, grid: Grid, num_classes: int) -> ParcelRun:
+        """Read and rasterise the parcels on ``grid``.
+
+        Raises:
+            InputError: a bad GeoPackage, or parcels that cover no pixel of the grid.
+        """
+        from cropcube.readers.brp import rasterize_brp, read_brp_parcels
+
+        parcels = read_brp_parcels(gpkg)
+        _, ids, report = rasterize_brp(parcels, grid)
+        if report.parcels_rasterised == 0:
+            raise InputError(str(gpkg), f"no parcel covers a pixel of the map ({grid})")
+        return cls(parcels, grid, ids, ParcelVoter(num_classes), ParcelTally(parcels.parcel_ids, num_classes))
+
+    def _ids(self, rows: tuple[int, int], cols: tuple[int, int]) -> npt.NDArray[np.int32]:
+        return self.ids[rows[0] : rows[1], cols[0] : cols[1]]
+
+    def add(
+        self,
+        rows: tuple[int, int],
+        cols: tuple[int, int],
+        probabilities: npt.NDArray[np.floating],
+        classes: npt.NDArray[np.integer],
+    ) -> None:
+        """Add a tile (grid rows r0..r1, cols c0..c1): its probabilities (K, h, w) and classes (h, w)."""
+        ids = self._ids(rows, cols)
+        self.voter.add(probabilities, ids)
+        self.tally.add(classes, ids)
+
+    def vote(
+        self, rows: tuple[int, int], cols: tuple[int, int], classes: npt.NDArray[np.integer]
+    ) -> npt.NDArray[np.uint8]:
+        """A tile's classes after voting: each parcel's voted class, 0 outside every parcel."""
+        ids = self._ids(rows, cols)
+        voted = self.voter.apply(classes, ids)
+        voted[ids == 0] = 0
+        return voted
+
+    def result(self, table: ClassTable, min_pixels: int = MIN_PARCEL_PIXELS) -> ParcelTable:
+        """The per-parcel table (every parcel overlapping the grid)."""
+        return parcel_table(self.parcels, self.tally, self.voter, table, min_pixels, grid=self.grid)
+
+
 def _overlapping(parcels: BrpParcels, grid: Grid) -> set[int]:
     """Ids of the parcels that overlap the grid's extent."""
     import shapely
