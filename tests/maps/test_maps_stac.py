@@ -48,8 +48,7 @@ def crop_map(tmp_path_factory):
         path, classes, from_origin(677400, 5851960, 10, 10), "EPSG:32631", table, tags=tags
     )
     write_quicklook(folder / "crops.png", classes, table)
-    assets = {"quicklook": folder / "crops.png", "style": sidecars.qml, "gdal_metadata": sidecars.aux_xml,
-              "parcels": folder / "missing.gpkg"}  # fmt: skip
+    assets = {"quicklook": folder / "crops.png", "style": sidecars.qml, "gdal_metadata": sidecars.aux_xml}
     return path, table, map_item(path, table, DATES, assets=assets)
 
 
@@ -84,10 +83,10 @@ def test_map_item_classes_carry_names_and_colours(crop_map):
     assert len({c["name"] for c in classes}) == 77
 
 
-def test_map_item_lists_existing_sibling_products(crop_map):
+def test_map_item_lists_the_sibling_products(crop_map):
     path, _, item = crop_map
     assets = item["assets"]
-    assert set(assets) == {"classes", "quicklook", "style", "gdal_metadata"}  # parcels file is absent
+    assert set(assets) == {"classes", "quicklook", "style", "gdal_metadata"}
     for a in assets.values():
         assert (path.parent / a["href"]).is_file()
     assert (
@@ -166,3 +165,17 @@ def test_bundle_item_lists_the_onnx_export_beside_it(shipped_bundle):
     assert (
         "framework=onnx" in item["assets"]["onnx"]["type"] and "mlm:model" in item["assets"]["onnx"]["roles"]
     )
+
+
+def test_a_publication_lists_the_final_names(crop_map, tmp_path):
+    """In the publish phase the COG still has its temporary name: the Item names the final files."""
+    path, table, _ = crop_map
+    tmp_name = tmp_path / ".crops.tif.cctmp.host.1.abc.tif"
+    shutil.copyfile(path, tmp_name)
+    final = tmp_path / "out" / "crops.tif"
+    item = map_item(tmp_name, table, DATES, assets={"parcels": final.with_name("crops_parcels.gpkg")},
+                    published_as=final)  # fmt: skip
+    validate_stac(item)
+    assert item["id"] == "crops" and item["assets"]["classes"]["href"] == "crops.tif"
+    assert item["assets"]["parcels"]["href"] == "crops_parcels.gpkg"
+    assert item["assets"]["parcels"]["type"] == "application/geopackage+sqlite3"

@@ -407,45 +407,71 @@ def _columns(rows: list[ParcelRow]) -> dict[str, tuple[npt.NDArray[Any], npt.NDA
     return out
 
 
-def write_parcel_table(path: str | Path, result: ParcelTable, fmt: VectorFormat | None = None) -> Path:
-    """Write the table as a GeoPackage (layer ``parcels``) or GeoParquet, atomically.
-
-    Args:
-        path: the file; its suffix (``.gpkg`` / ``.parquet``) picks the format unless ``fmt`` is given.
-        result: from :func:`parcel_table`.
-        fmt: ``gpkg`` or ``parquet`` (GeoParquet 1.1, needs the pyarrow package).
-    """
-    path = Path(path)
-    fmt = fmt or ("parquet" if path.suffix.lower() in (".parquet", ".geoparquet") else "gpkg")
+def vector_format(path: str | Path, fmt: VectorFormat | None = None) -> VectorFormat:
+    """``fmt``, or the format a file name asks for (``.parquet``/``.geoparquet``: GeoParquet, else GPKG)."""
+    if fmt is None:
+        return "parquet" if Path(path).suffix.lower() in (".parquet", ".geoparquet") else "gpkg"
     if fmt not in ("gpkg", "parquet"):
         raise InputError(str(path), f"vector format {fmt!r} is not gpkg or parquet")
+    return fmt
+
+
+def render_parcel_table(path: str | Path, result: ParcelTable, fmt: VectorFormat | None = None) -> Path:
+    """Write the table to ``path`` (a temporary name of a publication: not atomic by itself).
+
+    Args:
+        path: the file to write.
+        result: from :func:`parcel_table`.
+        fmt: ``gpkg`` (layer ``parcels``) or ``parquet`` (GeoParquet 1.1, needs pyarrow and pyproj);
+            default from the file name.
+    """
+    path = Path(path)
+    fmt = vector_format(path, fmt)
     if not result.rows:
         raise InputError(str(path), "no parcel overlaps the map: nothing to write")
     import shapely
 
     wkb = shapely.to_wkb(result.geometries, output_dimension=2)
     columns = _columns(result.rows)
-    with atomic_output(path) as tmp:
-        if fmt == "gpkg":
-            import pyogrio.raw
+    if fmt == "parquet":
+        _write_geoparquet(path, wkb, columns, result)
+        return path
+    import pyogrio.raw
 
-            types = set(shapely.get_type_id(result.geometries).tolist())
-            pyogrio.raw.write(
-                str(tmp),
-                np.asarray(wkb, dtype=object),
-                [v for v, _ in columns.values()],
-                list(columns),
-                field_mask=[m if m.any() else None for _, m in columns.values()],
-                layer="parcels",
-                driver="GPKG",
-                geometry_type="Polygon" if types == {3} else "MultiPolygon",
-                promote_to_multi=types != {3},
-                crs=result.crs,
-                layer_metadata={"DESCRIPTION": "cropcube per-parcel crop prediction and BRP agreement"},
-            )
-        else:
-            _write_geoparquet(tmp, wkb, columns, result)
+    types = set(shapely.get_type_id(result.geometries).tolist())
+    pyogrio.raw.write(
+        str(path),
+        np.asarray(wkb, dtype=object),
+        [v for v, _ in columns.values()],
+        list(columns),
+        field_mask=[m if m.any() else None for _, m in columns.values()],
+        layer="parcels",
+        driver="GPKG",
+        geometry_type="Polygon" if types == {3} else "MultiPolygon",
+        promote_to_multi=types != {3},
+        crs=result.crs,
+        layer_metadata={"DESCRIPTION": "cropcube per-parcel crop prediction and BRP agreement"},
+    )
     return path
+
+
+def write_parcel_table(path: str | Path, result: ParcelTable, fmt: VectorFormat | None = None) -> Path:
+    """:func:`render_parcel_table` to ``path``, atomically (the file appears only when complete)."""
+    path = Path(path)
+    fmt = vector_format(path, fmt)
+    with atomic_output(path) as tmp:
+        render_parcel_table(tmp, result, fmt)
+    return path
+
+
+def parcel_table_paths(class_map: str | Path, fmt: VectorFormat = "gpkg") -> dict[str, Path]:
+    """Beside ``crops.tif``: ``crops_parcels.gpkg`` (or ``.parquet``) and ``crops_parcels_summary.csv``."""
+    out = Path(class_map)
+    suffix = ".parquet" if fmt == "parquet" else ".gpkg"
+    return {
+        "parcels": out.with_name(f"{out.stem}_parcels{suffix}"),
+        "parcel_summary": out.with_name(f"{out.stem}_parcels_summary.csv"),
+    }
 
 
 def _write_geoparquet(path: Path, wkb: Any, columns: dict[str, Any], result: ParcelTable) -> None:

@@ -11,7 +11,7 @@ folded into one "N other classes" line. Long names wrap at :data:`WRAP_CHARS` ch
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,16 @@ def _fold(entries: list[_Entry], max_lines: int, counts: list[int], total: int) 
 def write_quicklook(
     path: str | Path, classes: npt.NDArray[np.uint8], table: ClassTable, title: str = ""
 ) -> QuicklookLayout:
-    """Write a palette rendering of ``classes`` (rows, cols) with a legend, atomically.
+    """:func:`render_quicklook` to ``path``, atomically (the PNG appears only when complete)."""
+    with atomic_output(path) as tmp:
+        layout = render_quicklook(tmp, classes, table, title)
+    return replace(layout, path=Path(path))
+
+
+def render_quicklook(
+    path: str | Path, classes: npt.NDArray[np.uint8], table: ClassTable, title: str = ""
+) -> QuicklookLayout:
+    """Write a palette rendering of ``classes`` (rows, cols) with a legend as a PNG to ``path``.
 
     The legend lists the classes present, most frequent first, with their share of the classified
     pixels; class 0 (no parcel / no data) is drawn white and not listed.
@@ -200,8 +209,7 @@ def write_quicklook(
         for t in texts:
             bb = t.get_window_extent(renderer)
             boxes.append(Box(bb.x0, height - bb.y1, bb.x1, height - bb.y0))
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(path, format="png", dpi=DPI)
     finally:
         plt.close(fig)
     return QuicklookLayout(

@@ -102,6 +102,7 @@ def map_item(
     dates: Sequence[dt.date],
     assets: Mapping[str, str | Path] | None = None,
     item_id: str | None = None,
+    published_as: str | Path | None = None,
 ) -> dict[str, Any]:
     """The STAC Item of a crop map.
 
@@ -109,14 +110,17 @@ def map_item(
         classes_cog: the class-map COG (read back for the grid, footprint and model tags).
         table: the class table of its values.
         dates: the acquisition dates of the classified cube (the Item's time range).
-        assets: other products by key (``confidence``, ``quicklook``, ``parcels``, ...); the key
-            picks the roles (see :data:`ASSET_ROLES`), files that do not exist are left out.
-        item_id: default: the COG's file stem.
+        assets: other products by key (``confidence``, ``quicklook``, ``parcels``, ...), at their
+            final paths; the key picks the roles (see :data:`ASSET_ROLES`). All are listed: a
+            publication lists the files it is about to rename into place.
+        item_id: default: the published COG's file stem.
+        published_as: the COG's final path when ``classes_cog`` is a temporary name of a publication.
     """
     import rasterio
     from rasterio.warp import transform_geom
 
     path = Path(classes_cog)
+    final = Path(published_as) if published_as is not None else path
     if not dates:
         raise InputError(str(path), "a crop map's STAC Item needs the dates of its cube")
     with rasterio.open(path) as ds:
@@ -157,23 +161,21 @@ def map_item(
         )
     items: dict[str, Any] = {
         "classes": _asset(
-            path,
-            path.parent,
+            final,
+            final.parent,
             ["data"],
             "crop class per pixel (0 = no parcel / no data)",
             **{"classification:classes": stac_classes(table), "nodata": 0, "data_type": "uint8"},
         )
     }
     for key, other in (assets or {}).items():
-        p = Path(other)
-        if p.exists():
-            roles, title = ASSET_ROLES.get(key, (["metadata"], key))
-            items[key] = _asset(p, path.parent, roles, title)
+        roles, title = ASSET_ROLES.get(key, (["metadata"], key))
+        items[key] = _asset(Path(other), final.parent, roles, title)
     return {
         "type": "Feature",
         "stac_version": STAC_VERSION,
         "stac_extensions": [PROJECTION, CLASSIFICATION],
-        "id": item_id or path.stem,
+        "id": item_id or final.stem,
         "geometry": footprint,
         "bbox": [min(lons), min(lats), max(lons), max(lats)],
         "properties": props,
@@ -348,8 +350,13 @@ def stac_path(product: str | Path) -> Path:
     return p.with_name(f"{p.stem}.stac.json")
 
 
+def stac_json(document: Mapping[str, Any]) -> str:
+    """A STAC document as indented JSON text."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_stac(path: str | Path, document: Mapping[str, Any]) -> Path:
     """Write a STAC document as indented JSON, atomically."""
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(stac_json(document), encoding="utf-8")
     return Path(path)
