@@ -242,9 +242,11 @@ def test_parcel_run_streams_tiles_like_one_pass(classified, tmp_path):
     """The object the file job and the rasdaman client job use: tiles in any order, same table."""
     from cropcube.maps.parcels import ParcelRun
 
-    parcels, ids, classes, probs = (classified[k] for k in ("parcels", "ids", "classes", "probs"))
+    ids, classes, probs = (classified[k] for k in ("ids", "classes", "probs"))
     grid = classified["grid"]
-    run = ParcelRun(parcels, grid, ids, ParcelVoter(76), ParcelTally(parcels.parcel_ids, 76))
+    run = ParcelRun.plan(classified["folder"] / "brp_edited.gpkg", grid, 76)
+    np.testing.assert_array_equal(run.ids, ids)
+    assert len(run.tally.ids) == len(np.unique(ids[ids > 0]))  # only the parcels on the map
     tiles = [((r, min(r + 64, ids.shape[0])), (c, min(c + 48, ids.shape[1])))
              for r in range(0, ids.shape[0], 64) for c in range(0, ids.shape[1], 48)]  # fmt: skip
     for rows, cols in reversed(tiles):

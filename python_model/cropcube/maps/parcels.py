@@ -59,7 +59,8 @@ class ParcelTally:
     """Per-parcel counts of per-pixel classes (0 = no data), streamed window by window.
 
     Args:
-        parcel_ids: every parcel id that may occur in the id windows (e.g. ``BrpParcels.parcel_ids``).
+        parcel_ids: every parcel id that may occur in the id windows (those of the id raster, not
+            every parcel of a national GeoPackage: the counts take ids x (K + 1) integers).
         num_classes: K; per-pixel classes are 0..K.
     """
 
@@ -260,8 +261,10 @@ def parcel_table(
     known_codes = {c.gewascode for c in table}
     rows: list[ParcelRow] = []
     keep: list[int] = []
-    for t, pid in enumerate(tally.ids.tolist()):
-        hist = tally.counts[t]
+    row_of = {int(p): t for t, p in enumerate(tally.ids.tolist())}
+    empty = np.zeros(tally.num_classes + 1, dtype=np.int64)
+    for pid in sorted(set(row_of) | overlapping):
+        hist = tally.counts[row_of[pid]] if pid in row_of else empty
         parcel_pixels = int(hist.sum())
         if pid not in order or (parcel_pixels == 0 and pid not in overlapping):
             continue  # not on the map
@@ -338,7 +341,9 @@ class ParcelRun:
         _, ids, report = rasterize_brp(parcels, grid)
         if report.parcels_rasterised == 0:
             raise InputError(str(gpkg), f"no parcel covers a pixel of the map ({grid})")
-        return cls(parcels, grid, ids, ParcelVoter(num_classes), ParcelTally(parcels.parcel_ids, num_classes))
+        # Tally only the parcels on the map: a national BRP holds ~770,000 of them.
+        on_map = np.unique(ids[ids > 0])
+        return cls(parcels, grid, ids, ParcelVoter(num_classes), ParcelTally(on_map, num_classes))
 
     def _ids(self, rows: tuple[int, int], cols: tuple[int, int]) -> npt.NDArray[np.int32]:
         return self.ids[rows[0] : rows[1], cols[0] : cols[1]]
