@@ -9,6 +9,7 @@ import rasterio
 import typer
 from typer.testing import CliRunner
 
+from cropcube.classes import load_class_table
 from cropcube.cli import data
 from cropcube.errors import InputError
 from cropcube.readers import Grid, open_cube, read_cube, read_label_raster
@@ -158,7 +159,7 @@ def test_labels_brp_writes_classes_and_parcel_ids(
         assert ds.dtypes[0] == "int32"
     assert classes.any() and ((classes > 0) <= (pid > 0)).all()
     with rasterio.open(labels) as ds:
-        assert ds.colormap(1)[1][:3] == (0x93, 0xD9, 0x21)
+        assert ds.colormap(1)[1][:3] == load_class_table().by_index(1).rgb  # permanent grassland
 
 
 def test_labels_brp_without_overlap_writes_nothing(

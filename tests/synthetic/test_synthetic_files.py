@@ -13,6 +13,7 @@ import rasterio
 import shapely
 from rasterio.warp import transform as warp_transform
 
+from cropcube.classes import load_class_table
 from cropcube.errors import InputError
 from cropcube.synthetic import Scene, SceneConfig, generate_scene, write_scene
 from cropcube.synthetic import writer as writer_module
@@ -29,7 +30,7 @@ def test_cube_and_rasters_read_back(written_scene: tuple[Scene, dict[str, Path]]
     with rasterio.open(paths["labels"]) as src:
         assert src.dtypes[0] == "uint8" and src.nodata == 0
         assert np.array_equal(src.read(1), scene.labels)
-        assert src.colormap(1)[1][:3] == (0x93, 0xD9, 0x21)  # permanent grassland's colour
+        assert src.colormap(1)[1][:3] == load_class_table().by_index(1).rgb  # permanent grassland
     with rasterio.open(paths["parcel_ids"]) as src:
         assert src.dtypes[0] == "int32"
         assert np.array_equal(src.read(1), scene.parcel_ids)
