@@ -264,3 +264,22 @@ def test_parcel_run_streams_tiles_like_one_pass(classified, tmp_path):
     assert [(r.parcel_id, r.predicted_class, r.valid_pixels) for r in streamed] == [
         (r.parcel_id, r.predicted_class, r.valid_pixels) for r in one_pass
     ]
+
+
+def test_a_parcel_without_valid_pixels_is_not_painted(classified):
+    """The voter's argmax of no probabilities would be class 1: such a parcel stays 0 (no data)."""
+    from cropcube.maps.parcels import ParcelRun
+
+    ids, classes, probs = (classified[k] for k in ("ids", "classes", "probs"))
+    pid = int(np.unique(ids[ids > 0])[0])
+    blind = ids == pid
+    classes, probs = classes.copy(), probs.copy()
+    classes[blind] = 0
+    probs[:, blind] = 0.0
+    run = ParcelRun.plan(classified["folder"] / "brp_edited.gpkg", classified["grid"], 76)
+    everything = ((0, ids.shape[0]), (0, ids.shape[1]))
+    run.add(*everything, probs, classes)
+    voted = run.vote(*everything, classes)
+    assert (voted[blind] == 0).all() and (voted[(ids > 0) & ~blind] > 0).all()
+    row = next(r for r in run.result(classified["table"]) if r.parcel_id == pid)
+    assert row.agreement in ("too few pixels", "not classifiable") and row.predicted_class is None

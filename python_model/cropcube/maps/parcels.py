@@ -363,10 +363,16 @@ class ParcelRun:
     def vote(
         self, rows: tuple[int, int], cols: tuple[int, int], classes: npt.NDArray[np.integer]
     ) -> npt.NDArray[np.uint8]:
-        """A tile's classes after voting: each parcel's voted class, 0 outside every parcel."""
+        """A tile's classes after voting: each parcel's voted class, 0 where there is none.
+
+        0 outside every parcel, and in parcels without a single valid pixel (nothing to vote with).
+        """
         ids = self._ids(rows, cols)
         voted = self.voter.apply(classes, ids)
         voted[ids == 0] = 0
+        empty = self.tally.ids[self.tally.counts[:, 1:].sum(axis=1) == 0]
+        if empty.size:
+            voted[np.isin(ids, empty)] = 0
         return voted
 
     def result(self, table: ClassTable, min_pixels: int = MIN_PARCEL_PIXELS) -> ParcelTable:
