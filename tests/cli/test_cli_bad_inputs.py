@@ -253,6 +253,42 @@ CASES: list[Case] = [
     C("classify-parcels-two-layers", CLASSIFY + " --parcels {gpkg_layers}", "layers.gpkg", "--layer"),
     C("classify-parcels-raster", CLASSIFY + " --parcels {labels}", "labels.tif", "GeoPackage"),
     C(
+        "classify-parcels-format",
+        CLASSIFY + " --parcels {parcels} --parcels-format shp",
+        "'--parcels-format'",
+    ),
+    C(
+        "classify-parcel-table-dir",
+        CLASSIFY + " --parcels {parcels}",
+        "crops_parcels.gpkg",
+        "is a directory",
+        setup=_dir_at("crops_parcels.gpkg"),
+    ),
+    C(
+        "classify-parcel-parquet-dir",
+        CLASSIFY + " --parcels {parcels} --parcels-format parquet",
+        "crops_parcels.parquet",
+        "is a directory",
+        setup=_dir_at("crops_parcels.parquet"),
+    ),
+    # -- classify: the map products beside the class map (GDAL metadata, QGIS style, STAC) ----------
+    C("classify-stac-dir", CLASSIFY, "crops.stac.json", "is a directory", setup=_dir_at("crops.stac.json")),
+    C("classify-qml-dir", CLASSIFY, "crops.qml", "is a directory", setup=_dir_at("crops.qml")),
+    C(
+        "classify-aux-dir",
+        CLASSIFY,
+        "crops.tif.aux.xml",
+        "is a directory",
+        setup=_dir_at("crops.tif.aux.xml"),
+    ),
+    # -- classify: the cropland mask ---------------------------------------------------------------
+    C("classify-mask-missing", CLASSIFY + " --mask {missing}", "'--mask'", "does not exist"),
+    C("classify-mask-dir", CLASSIFY + " --mask {empty_dir}", "'--mask'", "is a directory"),
+    C("classify-mask-text", CLASSIFY + " --mask {text}", "notes.txt", "cannot read"),
+    C("classify-mask-far", CLASSIFY + " --mask {gpkg_far}", "far.gpkg", "covers no pixel"),
+    C("classify-mask-points", CLASSIFY + " --mask {gpkg_points}", "points.gpkg", "no polygons"),
+    C("classify-mask-nocrs", CLASSIFY + " --mask {gpkg_nocrs}", "nocrs.gpkg", "no CRS"),
+    C(
         "classify-model-missing",
         "classify {cube} -o {out}/c.tif --model {missing}",
         "'--model'",

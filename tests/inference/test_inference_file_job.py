@@ -21,7 +21,18 @@ from cropcube.cube_spec import REFERENCE_2018_SPEC
 from cropcube.errors import InputError
 from cropcube.inference import Classifier, classify_file, files
 from cropcube.io import write_geotiff
+from cropcube.maps.cropland import not_cropland
 from cropcube.readers.grid import Grid, require_model_grid
+
+PUBLISHED = [  # every product of a run with confidence and quicklook, no parcels
+    "crops.json",
+    "crops.png",
+    "crops.qml",
+    "crops.stac.json",
+    "crops.tif",
+    "crops.tif.aux.xml",
+    "crops_confidence.tif",
+]
 
 UTM = Affine(10, 0, 677400, 0, -10, 5836760)
 
@@ -54,7 +65,8 @@ def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(
         raise InputError("quicklook", "the legend cannot be drawn")
 
     products = list(files.PRODUCTS)
-    monkeypatch.setattr(files, "PRODUCTS", [*products[:2], broken_quicklook, *products[3:]])
+    at = products.index(files.write_quicklook_png)
+    monkeypatch.setattr(files, "PRODUCTS", [*products[:at], broken_quicklook, *products[at + 1 :]])
     with pytest.raises(InputError, match="legend"):
         classify_file(cube_file, out, **kw)
     # Nothing published, no temporary file; the work files stay for a resume (a checkpoint exists).
@@ -69,11 +81,12 @@ def test_a_failing_product_publishes_nothing_and_the_rerun_resumes(
     monkeypatch.setattr(clf, "run", lambda *a, **k: calls.append(1))  # every block was done before
     summary = classify_file(cube_file, out, **kw)
     assert calls == []
-    assert _published(tmp_path) == ["crops.json", "crops.png", "crops.tif", "crops_confidence.tif"]
+    assert _published(tmp_path) == PUBLISHED
     expected = Classifier(bundle_path, backend="python", tile_size=4096).classify_array(cube)
+    expected[not_cropland(cube, REFERENCE_2018_SPEC)] = 0
     with rasterio.open(out) as ds:
         np.testing.assert_array_equal(ds.read(1), expected)
-    assert sum(summary.class_counts.values()) == 150 * 130
+    assert sum(summary.class_counts.values()) + summary.nodata_pixels == 150 * 130
 
 
 class _WritesClass87:
@@ -152,7 +165,7 @@ _KILLED_IN_PUBLISH = textwrap.dedent(
         print("publishing", flush=True)  # the class-map COG and the confidence COG are written
         time.sleep(120)
 
-    files.PRODUCTS.insert(2, stall)
+    files.PRODUCTS.insert(files.PRODUCTS.index(files.write_confidence_map) + 1, stall)
     files.classify_file(sys.argv[1], sys.argv[2], model=sys.argv[3], confidence=True, progress=False)
     """
 )
@@ -172,4 +185,4 @@ def test_a_run_killed_while_publishing_leaves_nothing_the_next_run_keeps(cube_fi
     assert "crops.tif" not in left and any(".crops.tif.cctmp." in n for n in left)  # orphans of the kill
     assert any(".crops_confidence.tif.cctmp." in n for n in left)
     classify_file(cube_file, out, model=bundle_path, confidence=True, progress=False)
-    assert _published(tmp_path) == ["crops.json", "crops.png", "crops.tif", "crops_confidence.tif"]
+    assert _published(tmp_path) == PUBLISHED

@@ -11,6 +11,8 @@ def classify(
     cube: options.CubeArg,
     output: options.ClassMapOut,
     parcels: options.Parcels = None,
+    parcels_format: options.ParcelsFormat = "gpkg",
+    mask: options.CroplandMask = None,
     model: options.Model = None,
     device: options.Device = "auto",
     backend: options.Backend = "auto",
@@ -37,8 +39,12 @@ def classify(
         threads=threads,
         nonfinite=nonfinite,
         progress=progress,
+        mask=mask,
+        parcel_format=parcels_format,
     )
     typer.echo(summary.format())
+    for warning in summary.warnings:  # again after the report, where the eye lands
+        typer.secho(f"WARNING: {warning}", fg=typer.colors.RED, bold=True, err=True)
 
 
 def register(app: typer.Typer) -> None:

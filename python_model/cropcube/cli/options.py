@@ -220,6 +220,23 @@ Parcels = Annotated[
         callback=input_file("parcels GeoPackage"),
     ),
 ]
+CroplandMask = Annotated[
+    Path | None,
+    typer.Option(
+        "--mask",
+        help="Without --parcels: cropland polygons (e.g. last year's BRP) or a raster (non-zero = cropland), "
+        "any CRS; pixels outside get 0. Water and never-green pixels get 0 anyway.",
+        callback=input_file("cropland mask"),
+    ),
+]
+ParcelsFormat = Annotated[
+    Literal["gpkg", "parquet"],
+    typer.Option(
+        "--parcels-format",
+        help="Per-parcel table written with --parcels: <stem>_parcels.gpkg, or .parquet (GeoParquet, "
+        "needs cropcube[parquet]).",
+    ),
+]
 ParcelIdsIn = Annotated[
     Path | None,
     typer.Option(

@@ -55,6 +55,10 @@ class ParcelVoter:
         """Parcel id -> voted class index (1..K)."""
         return {pid: int(np.argmax(s)) + 1 for pid, s in self._sums.items()}
 
+    def mean_probabilities(self) -> dict[int, npt.NDArray[np.float64]]:
+        """Parcel id -> mean probability per class (K,) over the parcel's pixels (the per-parcel table)."""
+        return {pid: s / self._counts[pid] for pid, s in self._sums.items()}
+
     def apply(
         self, classes: npt.NDArray[np.integer], parcel_ids: npt.NDArray[np.integer]
     ) -> npt.NDArray[np.uint8]:

@@ -38,6 +38,13 @@ from cropcube.inference.classifier import Classifier
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
 from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
+from cropcube.maps.cropland import cropland_mask, not_cropland
+from cropcube.maps.gis import CLASS_OVERVIEW_RESAMPLING, sidecar_paths
+from cropcube.maps.palette import map_colours
+from cropcube.maps.parcels import ParcelRun, ParcelTable, VectorFormat, parcel_table_paths
+from cropcube.maps.products import write_gis_sidecars, write_parcel_products, write_stac_item
+from cropcube.maps.provenance import synthetic_model_warning, training_tag
+from cropcube.maps.stac import stac_path
 from cropcube.readers import CubeInfo, Grid, open_cube
 from cropcube.readers.grid import require_model_grid
 from cropcube.tiling import Tile, plan_tiles
@@ -74,6 +81,9 @@ class ClassifySummary:
         content_hash: the bundle's content hash.
         products: product name -> file, for every file published (class map included).
         class_names: class index -> English name, for the classes present.
+        warnings: what the user must know about this map (e.g. a synthetic-only model on real data).
+        parcel_agreement: with parcels, parcels per agreement outcome (agree, disagree, ...).
+        parcel_report: with parcels, the agreement report (:meth:`ParcelTable.format`).
     """
 
     input: str
@@ -93,6 +103,9 @@ class ClassifySummary:
     content_hash: str = ""
     products: dict[str, str] = field(default_factory=dict)
     class_names: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    parcel_agreement: dict[str, int] = field(default_factory=dict)
+    parcel_report: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -117,10 +130,16 @@ class ClassifySummary:
         for label, path in (("confidence", self.confidence), ("quicklook", self.quicklook)):
             if path:
                 lines.append(f"{label}: {path}")
+        listed = {self.output, self.confidence, self.quicklook}
+        also = [Path(p).name for p in self.products.values() if p not in listed]
+        if also:
+            lines.append(f"also: {', '.join(also)}")
         if self.parcels is not None:
             lines.append(f"parcel voting over {self.parcels} parcels")
+        if self.parcel_report:
+            lines.append(self.parcel_report)
         total = max(sum(self.class_counts.values()), 1)
-        lines.append(f"class 0 pixels (no data, or outside every parcel): {self.nodata_pixels}")
+        lines.append(f"class 0 pixels (no data, not cropland, outside every parcel): {self.nodata_pixels}")
         shown = sorted(self.class_counts.items(), key=lambda kv: -kv[1])[:top]
         if names is None:
             labels = [self.class_names.get(idx, "") for idx, _ in shown]
@@ -169,6 +188,10 @@ class FileJob:
         progress: show a progress bar.
         parcel_ids: parcel id per cube pixel (0 = none) when voting, else None.
         voter: the parcel voter when voting, else None.
+        parcel_run: the parcels, their ids, the voter and the per-parcel tally (with parcels).
+        parcel_format: format of the per-parcel table (``gpkg`` or ``parquet``).
+        cropland: cropland mask on the cube's grid (without parcels, from ``mask``), else None.
+        warnings: what the user must know about this map (a synthetic-only model on real data).
     """
 
     cube: Path
@@ -181,6 +204,10 @@ class FileJob:
     progress: bool
     parcel_ids: npt.NDArray[np.int32] | None = None
     voter: Any = None
+    parcel_run: ParcelRun | None = None
+    parcel_format: VectorFormat = "gpkg"
+    cropland: npt.NDArray[np.bool_] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def metadata(self) -> BundleMetadata:
@@ -235,10 +262,23 @@ def _check_output_paths(output: Path, inputs: list[Path | None], confidence: boo
             require_output_file(path, inputs, f"{name} output (written beside {output.name})")
 
 
-def _parcel_ids(parcels: Path, cube: Path, grid: Grid) -> npt.NDArray[np.int32]:
+def _check_map_outputs(output: Path, fmt: VectorFormat | None, inputs: list[Path | None]) -> None:
+    """The map products beside ``output`` (sidecars, STAC Item, with parcels the parcel table)."""
+    sidecars = sidecar_paths(output)
+    paths = {"GDAL metadata": sidecars.aux_xml, "QGIS style": sidecars.qml, "STAC Item": stac_path(output)}
+    if fmt is not None:
+        paths.update(parcel_table_paths(output, fmt))
+    for name, path in paths.items():
+        require_output_file(path, inputs, f"{name} output (written beside {output.name})")
+
+
+def _parcel_run(parcels: Path, cube: Path, grid: Grid, num_classes: int) -> ParcelRun:
+    from cropcube.evaluation.voting import ParcelVoter
+    from cropcube.maps.parcels import ParcelTally
     from cropcube.readers.brp import rasterize_brp, read_brp_parcels
 
-    _, ids, report = rasterize_brp(read_brp_parcels(parcels), grid)
+    brp = read_brp_parcels(parcels)
+    _, ids, report = rasterize_brp(brp, grid)
     log.info("%s", report.summary())
     if report.parcels_rasterised == 0:
         raise InputError(
@@ -246,7 +286,12 @@ def _parcel_ids(parcels: Path, cube: Path, grid: Grid) -> npt.NDArray[np.int32]:
             f"no parcel covers a pixel of the cube {cube} ({grid}): the map would be all 0 (no parcel); "
             "give the parcels of the cube's area, or classify without --parcels",
         )
-    return ids
+    tally = ParcelTally(np.unique(ids[ids > 0]), num_classes)
+    return ParcelRun(brp, grid, ids, ParcelVoter(num_classes), tally)
+
+
+def _iso(dates: Any) -> str:
+    return ", ".join(d.isoformat() for d in dates)
 
 
 def plan_file_job(
@@ -259,6 +304,8 @@ def plan_file_job(
     block_size: int = 0,
     progress: bool = True,
     model: str | os.PathLike[str] | None = None,
+    mask: str | Path | None = None,
+    parcel_format: VectorFormat = "gpkg",
 ) -> FileJob:
     """Phase 1: check every input and output, then plan the blocks. Nothing is written.
 
@@ -273,10 +320,14 @@ def plan_file_job(
     require_file(cube, "cube")
     if parcels_path is not None:
         require_file(parcels_path, "parcels GeoPackage")
+    if mask is not None:
+        require_file(Path(mask), "cropland mask")
     model_input = Path(model) if model is not None else None
     if model_input is not None:
         require_file(model_input, "model bundle")
     _check_output_paths(output, [cube, parcels_path, model_input], confidence, quicklook)
+    fmt = parcel_format if parcels_path is not None else None
+    _check_map_outputs(output, fmt, [cube, parcels_path, model_input, Path(mask) if mask else None])
     info = open_cube(cube)
     if block_size < 0:
         raise InputError("block_size", f"{block_size} must be 0 (default) or positive")
@@ -287,19 +338,24 @@ def plan_file_job(
         raise InputError(str(cube), f"{info.count} bands, but the model expects {meta.spec.n_channels}")
     if info.described and info.spec.dates != meta.spec.dates:
         log.warning(
-            "%s: dates %s differ from the model's training dates %s", cube, info.spec.dates, meta.spec.dates
-        )
-    ids = voter = None
-    if parcels_path is not None:
-        from cropcube.evaluation.voting import ParcelVoter
-
-        ids = _parcel_ids(parcels_path, cube, info.grid)
-        voter = ParcelVoter(meta.classes.num_classes)
+            "%s: dates %s differ from the model's training dates %s",
+            cube, _iso(info.spec.dates), _iso(meta.spec.dates),
+        )  # fmt: skip
+    with rasterio.open(cube) as src:
+        warning = synthetic_model_warning(meta, cube, src.tags())
+    if warning:
+        log.warning("%s", warning)
+    num = meta.classes.num_classes
+    parcel_run = _parcel_run(parcels_path, cube, info.grid, num) if parcels_path is not None else None
+    cropland = cropland_mask(mask, info.grid) if mask is not None and parcel_run is None else None
+    ids = parcel_run.ids if parcel_run is not None else None
+    voter = parcel_run.voter if parcel_run is not None else None
     tile = clf.tile_size
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     height, width = info.grid.shape
     blocks = list(plan_tiles(height, width, block, meta.halo))
-    return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter)
+    return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter, parcel_run,
+                   parcel_format, cropland, [warning] if warning else [])  # fmt: skip
 
 
 # -- phase 2: classify the blocks (resumable) -------------------------------------------------------
@@ -328,8 +384,9 @@ def _describe_maps(dst: Any, meta: BundleMetadata, description: str, palette: bo
             ensure_ascii=False,
         ),
         "CROPCUBE_NODATA_CLASS": "0",
+        **training_tag(meta),
     }
-    describe(dst, [description], meta.classes.palette() if palette else None, tags)
+    describe(dst, [description], map_colours(meta.classes).palette() if palette else None, tags)
 
 
 class BlockRun:
@@ -453,12 +510,18 @@ class BlockRun:
             raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
         classes = maps.classes[core]
+        confidence = maps.confidence[core] if maps.confidence is not None else None
+        if job.parcel_run is None:  # without parcels: water, sealed land and the mask's outside are 0
+            off = not_cropland(block[(slice(None), *core)], job.metadata.spec)
+            if job.cropland is not None:
+                off |= ~job.cropland[slice(*b.core_rows), slice(*b.core_cols)]
+            classes = np.where(off, np.uint8(0), classes)
+            confidence = np.where(off, np.uint8(0), confidence) if confidence is not None else None
         dst.write(classes, 1, window=window)
-        if cdst is not None and maps.confidence is not None:
-            cdst.write(maps.confidence[core], 1, window=window)
-        if voting and maps.probabilities is not None and job.parcel_ids is not None:
-            ids = job.parcel_ids[slice(*b.core_rows), slice(*b.core_cols)]
-            job.voter.add(maps.probabilities[(slice(None), *core)], ids)
+        if cdst is not None and confidence is not None:
+            cdst.write(confidence, 1, window=window)
+        if voting and maps.probabilities is not None and job.parcel_run is not None:
+            job.parcel_run.add(b.core_rows, b.core_cols, maps.probabilities[(slice(None), *core)], classes)
         return np.bincount(classes.ravel(), minlength=256).astype(np.int64)
 
 
@@ -467,7 +530,7 @@ class BlockRun:
 
 def vote(job: FileJob) -> npt.NDArray[np.int64]:
     """Give each parcel its voted class; pixels outside every parcel become 0 ("no parcel")."""
-    assert job.voter is not None and job.parcel_ids is not None
+    assert job.parcel_run is not None
     counts = np.zeros(256, dtype=np.int64)
     with (
         rasterio.open(job.work, "r+") as ds,
@@ -475,10 +538,8 @@ def vote(job: FileJob) -> npt.NDArray[np.int64]:
     ):
         for b in job.blocks:
             w = _window(b.core_rows, b.core_cols)
-            block_ids = job.parcel_ids[slice(*b.core_rows), slice(*b.core_cols)]
-            voted = job.voter.apply(ds.read(1, window=w), block_ids)
-            outside = block_ids == 0
-            voted[outside] = 0
+            voted = job.parcel_run.vote(b.core_rows, b.core_cols, ds.read(1, window=w))
+            outside = voted == 0
             ds.write(voted, 1, window=w)
             if cds is not None:
                 conf = cds.read(1, window=w)
@@ -518,6 +579,7 @@ class MapRun:
         class_map: the temporary path of the class-map COG (complete when the other products run).
         started: ``time.perf_counter()`` at the start of the job.
         written: product name -> destination, filled in by the writers.
+        parcel_result: the per-parcel table (with parcels), filled in by its writer.
     """
 
     job: FileJob
@@ -525,6 +587,7 @@ class MapRun:
     class_map: Path = Path()
     started: float = 0.0
     written: dict[str, Path] = field(default_factory=dict)
+    parcel_result: ParcelTable | None = None
 
 
 ProductWriter = Callable[[MapRun, Publication], None]
@@ -533,9 +596,9 @@ records them in ``run.written``; it must not publish anything itself."""
 
 
 def write_class_map(run: MapRun, pub: Publication) -> None:
-    """The class-map COG (uint8, nodata 0, palette, overviews by nearest); renamed into place last."""
+    """The class-map COG (uint8, nodata 0, palette, overviews by mode); renamed into place last."""
     run.class_map = pub.stage(run.job.output, last=True)
-    copy_to_cog(run.job.work, run.class_map, "nearest")
+    copy_to_cog(run.job.work, run.class_map, CLASS_OVERVIEW_RESAMPLING)
     run.written["class_map"] = run.job.output
 
 
@@ -560,9 +623,8 @@ def write_quicklook_png(run: MapRun, pub: Publication) -> None:
     with rasterio.open(run.class_map) as ds:
         small = ds.read(1, out_shape=(max(1, round(height / scale)), max(1, round(width / scale))))
     dest = sibling_paths(job.output)["quicklook"]
-    render_quicklook(
-        pub.stage(dest), small, job.metadata.classes, title=f"{job.cube.name} - {job.metadata.model_name}"
-    )
+    title = f"{job.cube.name} - {job.metadata.model_name} {job.metadata.model_version}"
+    render_quicklook(pub.stage(dest), small, map_colours(job.metadata.classes), title=title)
     run.written["quicklook"] = dest
 
 
@@ -593,6 +655,9 @@ def summarize(run: MapRun) -> ClassifySummary:
         content_hash=meta.content_hash,
         products=written,
         class_names={i: names[i] for i in class_counts if i < len(names)},
+        warnings=list(job.warnings),
+        parcel_agreement=dict(run.parcel_result.counts()) if run.parcel_result is not None else {},
+        parcel_report=run.parcel_result.format() if run.parcel_result is not None else "",
     )
 
 
@@ -605,8 +670,11 @@ def write_summary_json(run: MapRun, pub: Publication) -> None:
 
 PRODUCTS: list[ProductWriter] = [
     write_class_map,
+    write_gis_sidecars,
     write_confidence_map,
     write_quicklook_png,
+    write_parcel_products,
+    write_stac_item,
     write_summary_json,
 ]
 """The publish phase, in order: the class map first (the others may read it), the summary last."""
@@ -636,13 +704,18 @@ def classify_file(
     block_size: int = 0,
     progress: bool = True,
     checkpoint_seconds: float = 60.0,
+    mask: str | Path | None = None,
+    parcel_format: VectorFormat = "gpkg",
     **options: Any,
 ) -> ClassifySummary:
     """Classify a cube file (GeoTIFF/COG, bands date-major) into a class-map COG and its products.
 
-    Publishes ``output`` (uint8 COG, nodata 0, palette, overviews, class names in the metadata), and
-    beside it ``<stem>_confidence.tif`` (with ``confidence``), ``<stem>.png`` (with ``quicklook``)
-    and ``<stem>.json`` (the summary); none of them appears unless all are complete.
+    Publishes ``output`` (uint8 COG, nodata 0, palette, mode overviews, class names in the metadata)
+    with its GDAL categories/RAT (``.aux.xml``) and QGIS style (``<stem>.qml``), and beside it
+    ``<stem>_confidence.tif`` (with ``confidence``), ``<stem>.png`` (with ``quicklook``), with
+    ``parcels`` the per-parcel table ``<stem>_parcels.gpkg`` (or ``.parquet``) and its summary
+    ``<stem>_parcels_summary.csv``, the STAC Item ``<stem>.stac.json`` and ``<stem>.json`` (the
+    summary); none of them appears unless all are complete (see docs/maps.md).
 
     Args:
         cube: the cube file.
@@ -659,6 +732,10 @@ def classify_file(
         checkpoint_seconds: how often an interrupted run's progress is saved; running the same
             command again (same cube, model and options) resumes after the last checkpoint. Runs
             with ``parcels`` start over.
+        mask: without ``parcels``, a cropland mask (polygons, or a raster: non-zero = cropland) on any
+            grid; pixels outside it get 0. Without parcels, pixels that are clearly not cropland
+            (water, never green) get 0 too (:mod:`cropcube.maps.cropland`).
+        parcel_format: ``gpkg`` or ``parquet`` (GeoParquet) for the per-parcel table.
         **options: inference options passed unchanged to :class:`Classifier` (``backend``,
             ``device``, ``threads``, ``tile_size``, ``nonfinite``, ...); blocks are multiples of the
             effective tile size.
@@ -674,8 +751,9 @@ def classify_file(
         return classifier or Classifier(model, **options)
 
     job = plan_file_job(
-        cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model
-    )
+        cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model,
+        mask, parcel_format,
+    )  # fmt: skip
     job.output.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_output(job.output):
         try:
