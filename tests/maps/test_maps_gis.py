@@ -129,3 +129,32 @@ def test_class_map_values_outside_the_table_are_refused(tmp_path):
             load_class_table(),
         )
     assert not list(tmp_path.iterdir())
+
+
+def test_brp_label_rasters_are_gis_ready(tmp_path):
+    """`cropcube labels brp` publishes the label raster with the same GDAL metadata and style."""
+    import rasterio
+
+    from cropcube.readers.jobs import brp_labels
+    from cropcube.synthetic.scene import SceneConfig, generate_scene
+    from cropcube.synthetic.writer import write_scene
+
+    scene = write_scene(generate_scene(SceneConfig(seed=2, height=64, width=80, supersample=1)), tmp_path)
+    out = tmp_path / "labels" / "brp.tif"
+    brp_labels(scene["parcels"], scene["cube"], out, parcel_ids=tmp_path / "labels" / "ids.tif")
+    with rasterio.open(out) as ds:
+        labels = ds.read(1)
+    band = gdalinfo_json(out)["bands"][0]
+    assert band["categories"] == load_class_table().names("en")
+    rat = band_rat(gdalinfo_json(out))
+    names = [f["name"] for f in rat["fieldDefn"]]
+    assert [r["f"][names.index("count")] for r in rat["row"]] == np.bincount(
+        labels.ravel(), minlength=77
+    ).tolist()
+    assert sidecar_paths(out).qml.is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "brp.qml",
+        "brp.tif",
+        "brp.tif.aux.xml",
+        "ids.tif",
+    ]

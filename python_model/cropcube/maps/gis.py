@@ -161,11 +161,14 @@ def write_class_map(
     description: str = CLASS_BAND_DESCRIPTION,
     tags: Mapping[str, str] | None = None,
     cog: bool = True,
+    pub: Any = None,
 ) -> ClassSidecars:
     """Write a class raster (uint8, 0 = no parcel) as a GIS-ready product.
 
     The GeoTIFF/COG carries the palette, the band description and mode overviews; beside it go the
     category names and RAT (``.aux.xml``) and the QGIS style (``.qml``), see :func:`write_class_sidecars`.
+    With ``pub`` (a :class:`cropcube.io.atomic.Publication`) all three are staged in it (the raster
+    renamed into place last), else each appears at once when complete.
 
     Returns:
         The sidecar paths (the raster is at ``path``).
@@ -178,16 +181,14 @@ def write_class_map(
     if arr.ndim != 2 or (arr.size and (arr.min() < 0 or arr.max() > table.num_classes)):
         raise ValueError(f"{path}: a class map is (rows, cols) of 0..{table.num_classes}")
     write_geotiff(
-        path,
-        arr.astype(np.uint8),
-        transform,
-        crs,
-        nodata=NODATA_CLASS,
-        descriptions=[description],
-        colormap=table.palette(),
-        tags=tags,
-        cog=cog,
+        path, arr.astype(np.uint8), transform, crs, nodata=NODATA_CLASS, descriptions=[description],
+        colormap=table.palette(), tags=tags, cog=cog, pub=pub, last=pub is not None,
         overview_resampling=Resampling[CLASS_OVERVIEW_RESAMPLING],
-    )
-    counts = np.bincount(arr.ravel().astype(np.int64), minlength=table.num_classes + 1)
-    return write_class_sidecars(path, table, counts=counts.tolist())
+    )  # fmt: skip
+    counts = np.bincount(arr.ravel().astype(np.int64), minlength=table.num_classes + 1).tolist()
+    if pub is None:
+        return write_class_sidecars(path, table, counts=counts)
+    paths = sidecar_paths(path)
+    pub.stage(paths.aux_xml).write_bytes(pam_xml(table, counts))
+    pub.stage(paths.qml).write_bytes(qml_style(table))
+    return paths

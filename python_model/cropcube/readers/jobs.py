@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from cropcube.classes import load_class_table
+from cropcube.classes import ClassTable, load_class_table
 from cropcube.errors import InputError
 from cropcube.io import publication, require_dir, require_file, require_output_file
 from cropcube.io.atomic import Publication
@@ -188,7 +188,7 @@ def brp_labels(
             write_geotiff(
                 ids_out, ids, grid.transform, grid.crs, nodata=0, descriptions=desc, tags=tags, pub=pub
             )
-        _write_classes(output, classes, grid, table.palette(), tags, pub)
+        _write_classes(output, classes, grid, table, tags, pub)
     return report
 
 
@@ -196,21 +196,15 @@ def _write_classes(
     path: Path,
     classes: npt.NDArray[np.uint8],
     grid: Grid,
-    palette: dict[int, tuple[int, int, int, int]],
+    table: ClassTable,
     tags: dict[str, str],
     pub: Publication | None = None,
 ) -> None:
-    write_geotiff(
-        path,
-        classes,
-        grid.transform,
-        grid.crs,
-        nodata=0,
-        colormap=palette,
-        descriptions=["BRP class index"],
-        tags=tags,
-        pub=pub,
-        last=True,
+    """A GIS-ready label raster: palette, mode overviews, category names + RAT and QGIS style."""
+    from cropcube.maps.gis import write_class_map
+
+    write_class_map(
+        path, classes, grid.transform, grid.crs, table, description="BRP class index", tags=tags, pub=pub
     )
 
 
@@ -253,7 +247,7 @@ def flanders_labels(
     codes = read_single_band(label_ct, grid, "WorldCereal label raster")
     table = load_class_table()
     labels, unmapped = map_worldcereal_labels(codes, barley, table)
-    _write_classes(output, labels, grid, table.palette(), {"CROPCUBE_LABEL_SOURCE": label_ct.name})
+    _write_classes(output, labels, grid, table, {"CROPCUBE_LABEL_SOURCE": label_ct.name})
     return FlandersReport(output, int((labels > 0).sum()), unmapped)
 
 
