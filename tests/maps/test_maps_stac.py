@@ -179,3 +179,18 @@ def test_a_publication_lists_the_final_names(crop_map, tmp_path):
     assert item["id"] == "crops" and item["assets"]["classes"]["href"] == "crops.tif"
     assert item["assets"]["parcels"]["href"] == "crops_parcels.gpkg"
     assert item["assets"]["parcels"]["type"] == "application/geopackage+sqlite3"
+
+
+def test_stac_command_describes_a_bundle(shipped_bundle, tmp_path):
+    from typer.testing import CliRunner
+
+    from cropcube.cli.main import app
+
+    out = tmp_path / "model.stac.json"
+    result = CliRunner().invoke(app, ["stac", str(shipped_bundle), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    validate_stac(json.loads(out.read_text()))
+    result = CliRunner().invoke(app, ["stac", str(shipped_bundle)])
+    assert result.exit_code == 0 and shipped_bundle.with_name("demo.stac.json").is_file()
+    bad = CliRunner().invoke(app, ["stac", str(tmp_path / "none.pt")])
+    assert bad.exit_code == 2 and "none.pt" in bad.output

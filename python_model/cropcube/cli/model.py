@@ -1,4 +1,4 @@
-"""`cropcube train`, `cropcube evaluate`, `cropcube export`: the model's life cycle on the command line."""
+"""`cropcube train`, `evaluate`, `export`, `stac`: the model's life cycle on the command line."""
 
 from __future__ import annotations
 
@@ -87,6 +87,18 @@ def export_cmd(
         from cropcube.bundle.onnx import export_onnx
 
         typer.echo(export_onnx(out, onnx).summary())
+    typer.echo(f"STAC MLM Item: {_write_bundle_stac(out, None, onnx)}")
+
+
+def _write_bundle_stac(bundle: Path, out: Path | None, onnx: Path | None = None) -> Path:
+    from cropcube.maps.stac import bundle_item, stac_path, write_stac
+
+    return write_stac(out or stac_path(bundle), bundle_item(bundle, onnx=onnx))
+
+
+def stac_cmd(bundle: options.BundleArg, out: options.StacOut = None) -> None:
+    """Describe a bundle as a STAC MLM Item (inputs with bands and dates, classes, files)."""
+    typer.echo(f"STAC MLM Item: {_write_bundle_stac(bundle, out)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -94,3 +106,4 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("evaluate")(evaluate_cmd)
     app.command("export")(export_cmd)
+    app.command("stac")(stac_cmd)

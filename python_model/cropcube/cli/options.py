@@ -345,6 +345,15 @@ ParcelIdsOut = Annotated[
         callback=output_file("parcel-id output"),
     ),
 ]
+StacOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="STAC Item to write (default <bundle stem>.stac.json beside the bundle).",
+        callback=output_file("STAC Item output"),
+    ),
+]
 BundleOut = Annotated[
     Path,
     typer.Option(
