@@ -279,7 +279,10 @@ BandsDir = Annotated[
 Safe = Annotated[
     list[Path] | None,
     typer.Option(
-        "--safe", help="SAFE product folder or zip (repeatable).", callback=_checked_list(_safe_product)
+        "--safe",
+        help="SAFE product folder or zip (repeatable).",
+        callback=_checked_list(_safe_product),
+        metavar="PATH",  # typer would print the Python type, <list[Path]>
     ),
 ]
 NetcdfArg = Annotated[
@@ -320,8 +323,9 @@ ClassMapOut = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Class-map COG to write (.tif; uint8, 0 = no data); <stem>_confidence.tif, <stem>.png and "
-        "<stem>.json go beside it.",
+        help="Class-map COG to write (.tif; uint8, 0 = no data). Beside it: <stem>.tif.aux.xml (class "
+        "names, attribute table), <stem>.qml (QGIS style), <stem>.png, <stem>.stac.json, <stem>.json, "
+        "<stem>_confidence.tif and <stem>_parcels.gpkg when asked (docs/maps.md).",
         callback=output_file("output"),
     ),
 ]
