@@ -122,3 +122,30 @@ def test_a_mask_zeroes_everything_outside_it(scene, tmp_path):
     with rasterio.open(out) as ds, rasterio.open(scene["parcel_ids"]) as ids:
         classes, inside = ds.read(1), ids.read(1) > 0
     assert (classes[~inside] == 0).all() and (classes[inside] > 0).mean() > 0.99
+
+
+def test_progress_moves_within_blocks(scene, tmp_path, monkeypatch):
+    """The bar advances after every kernel tile, not once per block (a 2048-px block takes minutes)."""
+    from cropcube.inference import Classifier, classify_file, files
+
+    updates: list[int] = []
+
+    class _Bar:
+        def __init__(self, *args, total=0, **kwargs):
+            self.total = total
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def update(self, n):
+            updates.append(int(n))
+
+    monkeypatch.setattr(files, "tqdm", _Bar)
+    clf = Classifier(None, backend="python", tile_size=64)
+    classify_file(scene["cube"], tmp_path / "p.tif", classifier=clf, block_size=128, quicklook=False)
+    blocks = -(-160 // 128) * -(-220 // 128)
+    assert sum(updates) == 160 * 220
+    assert len(updates) > 2 * blocks and max(updates) <= 64 * 64

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from cropcube.bundle import BundleMetadata
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Classifier
+from cropcube.inference.result import ClassMaps
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
 from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
@@ -482,9 +483,8 @@ class BlockRun:
                 block = ahead.result()
                 more = bool(todo) and time.monotonic() - started < self.checkpoint_seconds
                 ahead = fetch(todo[0]) if more else None
-                counts += self._one_block(block, job.blocks[i], dst, cdst)
+                counts += self._one_block(block, job.blocks[i], dst, cdst, bar)
                 done.add(i)
-                bar.update(_pixels(job.blocks[i]))
             if not todo:
                 _describe_maps(dst, job.metadata, "crop class index (0 = no data)", True)
                 if cdst is not None:
@@ -499,18 +499,51 @@ class BlockRun:
                 tmp.write_text(json.dumps({"key": self.key, "done": sorted(done)}), encoding="utf-8")
         return counts
 
-    def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
+    def _classify_core(self, block: npt.NDArray[Any], b: Tile, confidence: bool, bar: Any) -> ClassMaps:
+        """The maps of a block's core, classified tile by tile so that the progress bar moves within it.
+
+        The tiles are the kernel's own plan over the core (tile size, halo and alignment of the
+        bundle), with the block's halo as their context: the same passes as one call for the block.
+        """
+        job, voting = self.job, self.job.parcel_run is not None
+        rows, cols = b.core_in_window
+        area = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
+        meta = job.metadata
+        height, width = int(block.shape[1]), int(block.shape[2])
+        tiles = plan_tiles(
+            height, width, job.clf.tile_size, meta.halo, factor=meta.downsampling_factor, area=area
+        )
+        out = ClassMaps(
+            classes=np.zeros(area[2:], np.uint8),
+            confidence=np.zeros(area[2:], np.uint8) if confidence else None,
+            probabilities=np.zeros((meta.classes.num_classes, *area[2:]), np.float32) if voting else None,
+        )
+        for t in tiles:
+            try:
+                maps = job.clf.run(
+                    block[(slice(None), *t.window)], confidence=confidence, probabilities=voting
+                )
+            except InputError as exc:  # the backends name "cube": name the file and the block instead
+                (r0, r1), (c0, c1) = b.window_rows, b.window_cols
+                where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
+                raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
+            at = (slice(t.core_rows[0] - area[0], t.core_rows[1] - area[0]),
+                  slice(t.core_cols[0] - area[1], t.core_cols[1] - area[1]))  # fmt: skip
+            out.classes[at] = maps.classes[t.core_in_window]
+            if out.confidence is not None and maps.confidence is not None:
+                out.confidence[at] = maps.confidence[t.core_in_window]
+            if out.probabilities is not None and maps.probabilities is not None:
+                out.probabilities[(slice(None), *at)] = maps.probabilities[(slice(None), *t.core_in_window)]
+            bar.update(_pixels(t))
+        return out
+
+    def _one_block(
+        self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any, bar: Any
+    ) -> npt.NDArray[np.int64]:
         job = self.job
-        voting = job.voter is not None and job.parcel_ids is not None
-        try:
-            maps = job.clf.run(block, confidence=cdst is not None, probabilities=voting)
-        except InputError as exc:  # the backends name "cube": name the file and the block instead
-            (r0, r1), (c0, c1) = b.window_rows, b.window_cols
-            where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
-            raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
+        maps = self._classify_core(block, b, cdst is not None, bar)
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
-        classes = maps.classes[core]
-        confidence = maps.confidence[core] if maps.confidence is not None else None
+        classes, confidence = maps.classes, maps.confidence
         if job.parcel_run is None:  # without parcels: water, sealed land and the mask's outside are 0
             off = not_cropland(block[(slice(None), *core)], job.metadata.spec)
             if job.cropland is not None:
@@ -520,8 +553,8 @@ class BlockRun:
         dst.write(classes, 1, window=window)
         if cdst is not None and confidence is not None:
             cdst.write(confidence, 1, window=window)
-        if voting and maps.probabilities is not None and job.parcel_run is not None:
-            job.parcel_run.add(b.core_rows, b.core_cols, maps.probabilities[(slice(None), *core)], classes)
+        if maps.probabilities is not None and job.parcel_run is not None:
+            job.parcel_run.add(b.core_rows, b.core_cols, maps.probabilities, classes)
         return np.bincount(classes.ravel(), minlength=256).astype(np.int64)
 
 
