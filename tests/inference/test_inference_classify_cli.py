@@ -156,12 +156,12 @@ def test_an_interrupted_run_resumes_where_it_stopped(synthetic_scene, bundle_pat
     with pytest.raises(KeyboardInterrupt):
         classify_file(synthetic_scene["cube"], out, classifier=_Interrupting(clf, limit=6), **kw)
     assert not out.exists() and (tmp_path / ".crops.tif.work.json").exists()
-    # The kernel runs tile by tile (64 px) within 128-px blocks: 6 calls are block 0's four tiles and
-    # two of block 1's, and the checkpoint holds block 0 only.
-    assert json.loads((tmp_path / ".crops.tif.work.json").read_text())["done"] == [0]
+    # One kernel call per block, two for a job's first block (its first tile row calibrates the
+    # progress bar): the 6 calls were blocks 0-4, and the checkpoint holds them.
+    assert json.loads((tmp_path / ".crops.tif.work.json").read_text())["done"] == [0, 1, 2, 3, 4]
     resumed = _Interrupting(clf)
     summary = classify_file(synthetic_scene["cube"], out, classifier=resumed, **kw)
-    assert resumed.calls == counted.calls - 4
+    assert resumed.calls == counted.calls - 5
     with rasterio.open(out) as a, rasterio.open(reference) as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
     assert sum(summary.class_counts.values()) + summary.nodata_pixels == 300 * 520

@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -390,6 +392,44 @@ def _describe_maps(dst: Any, meta: BundleMetadata, description: str, palette: bo
     describe(dst, [description], map_colours(meta.classes).palette() if palette else None, tags)
 
 
+class _Ticker:
+    """Moves a progress bar while a kernel call runs, at the rate the previous calls ran.
+
+    The kernel reports nothing until a call returns, and a 2048-px block takes tens of seconds: the
+    bar advances by the estimate every half second, never beyond 95 % of the call's pixels, and is
+    set to the exact count when the call returns. No estimate (the job's first call): no movement.
+    """
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.rate: float | None = None  # pixels per second of the calls so far
+
+    @contextlib.contextmanager
+    def running(self, pixels: int) -> Iterator[None]:
+        started, moved, stop = time.monotonic(), 0, threading.Event()
+
+        def tick() -> None:
+            nonlocal moved
+            while not stop.wait(0.5):
+                if self.rate is not None:
+                    target = min(int(self.rate * (time.monotonic() - started)), int(0.95 * pixels))
+                    if target > moved:
+                        self.bar.update(target - moved)
+                        moved = target
+
+        thread = threading.Thread(target=tick, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        self.bar.update(pixels - moved)
+        seconds = time.monotonic() - started
+        if seconds > 0:
+            self.rate = pixels / seconds
+
+
 class BlockRun:
     """Phase 2 of :func:`classify_file`: classify every block into the work file(s), resumably.
 
@@ -402,6 +442,7 @@ class BlockRun:
         self.job = job
         self.checkpoint_seconds = checkpoint_seconds
         self.key = job.resume_key()
+        self.ticker = _Ticker(None)  # replaced by one on the bar when the run starts
 
     def _done_before(self) -> set[int]:
         job = self.job
@@ -442,6 +483,7 @@ class BlockRun:
             rasterio.open(job.cube) as src,
             tqdm(total=width * height, unit="px", unit_scale=True, disable=not job.progress) as bar,
         ):
+            self.ticker = _Ticker(bar)
             counts = self._counts_of(done, bar)
             todo = [i for i in range(len(job.blocks)) if i not in done]
             fresh = not done
@@ -483,7 +525,7 @@ class BlockRun:
                 block = ahead.result()
                 more = bool(todo) and time.monotonic() - started < self.checkpoint_seconds
                 ahead = fetch(todo[0]) if more else None
-                counts += self._one_block(block, job.blocks[i], dst, cdst, bar)
+                counts += self._one_block(block, job.blocks[i], dst, cdst)
                 done.add(i)
             if not todo:
                 _describe_maps(dst, job.metadata, "crop class index (0 = no data)", True)
@@ -499,49 +541,61 @@ class BlockRun:
                 tmp.write_text(json.dumps({"key": self.key, "done": sorted(done)}), encoding="utf-8")
         return counts
 
-    def _classify_core(self, block: npt.NDArray[Any], b: Tile, confidence: bool, bar: Any) -> ClassMaps:
-        """The maps of a block's core, classified tile by tile so that the progress bar moves within it.
+    def _parts(self, block: npt.NDArray[Any], b: Tile) -> list[Tile]:
+        """How a block's core is classified: one kernel call per part.
 
-        The tiles are the kernel's own plan over the core (tile size, halo and alignment of the
-        bundle), with the block's halo as their context: the same passes as one call for the block.
+        One part, except in the job's first block: its first row of kernel tiles goes first, so that
+        its time gives the rate the progress bar moves at during the rest.
         """
+        meta, tile = self.job.metadata, self.job.clf.tile_size
+        rows, cols = b.core_in_window
+        height, width = int(block.shape[1]), int(block.shape[2])
+        splits = [rows.start, rows.stop]
+        if self.ticker.rate is None and rows.stop - rows.start > tile:
+            splits.insert(1, rows.start + tile)
+        factor = meta.downsampling_factor
+        whole = -(-max(height, width) // factor) * factor  # one tile covers any part
+        return [
+            next(plan_tiles(height, width, whole, meta.halo, factor=factor,
+                            area=(r0, cols.start, r1 - r0, cols.stop - cols.start)))
+            for r0, r1 in itertools.pairwise(splits)
+        ]  # fmt: skip
+
+    def _classify_core(self, block: npt.NDArray[Any], b: Tile, confidence: bool) -> ClassMaps:
+        """The maps of a block's core; the progress bar moves while the kernel runs (see :class:`_Ticker`)."""
         job, voting = self.job, self.job.parcel_run is not None
         rows, cols = b.core_in_window
-        area = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
-        meta = job.metadata
-        height, width = int(block.shape[1]), int(block.shape[2])
-        tiles = plan_tiles(
-            height, width, job.clf.tile_size, meta.halo, factor=meta.downsampling_factor, area=area
-        )
+        shape = (rows.stop - rows.start, cols.stop - cols.start)
         out = ClassMaps(
-            classes=np.zeros(area[2:], np.uint8),
-            confidence=np.zeros(area[2:], np.uint8) if confidence else None,
-            probabilities=np.zeros((meta.classes.num_classes, *area[2:]), np.float32) if voting else None,
+            classes=np.zeros(shape, np.uint8),
+            confidence=np.zeros(shape, np.uint8) if confidence else None,
+            probabilities=np.zeros((job.metadata.classes.num_classes, *shape), np.float32)
+            if voting
+            else None,
         )
-        for t in tiles:
+        for part in self._parts(block, b):
             try:
-                maps = job.clf.run(
-                    block[(slice(None), *t.window)], confidence=confidence, probabilities=voting
-                )
+                with self.ticker.running(_pixels(part)):
+                    maps = job.clf.run(
+                        block[(slice(None), *part.window)], confidence=confidence, probabilities=voting
+                    )
             except InputError as exc:  # the backends name "cube": name the file and the block instead
                 (r0, r1), (c0, c1) = b.window_rows, b.window_cols
                 where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
                 raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
-            at = (slice(t.core_rows[0] - area[0], t.core_rows[1] - area[0]),
-                  slice(t.core_cols[0] - area[1], t.core_cols[1] - area[1]))  # fmt: skip
-            out.classes[at] = maps.classes[t.core_in_window]
+            at = (slice(part.core_rows[0] - rows.start, part.core_rows[1] - rows.start), slice(None))
+            out.classes[at] = maps.classes[part.core_in_window]
             if out.confidence is not None and maps.confidence is not None:
-                out.confidence[at] = maps.confidence[t.core_in_window]
+                out.confidence[at] = maps.confidence[part.core_in_window]
             if out.probabilities is not None and maps.probabilities is not None:
-                out.probabilities[(slice(None), *at)] = maps.probabilities[(slice(None), *t.core_in_window)]
-            bar.update(_pixels(t))
+                out.probabilities[(slice(None), *at)] = maps.probabilities[
+                    (slice(None), *part.core_in_window)
+                ]
         return out
 
-    def _one_block(
-        self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any, bar: Any
-    ) -> npt.NDArray[np.int64]:
+    def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
         job = self.job
-        maps = self._classify_core(block, b, cdst is not None, bar)
+        maps = self._classify_core(block, b, cdst is not None)
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
         classes, confidence = maps.classes, maps.confidence
         if job.parcel_run is None:  # without parcels: water, sealed land and the mask's outside are 0

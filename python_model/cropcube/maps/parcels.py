@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,8 +45,10 @@ from cropcube.classes import ClassTable
 from cropcube.errors import InputError
 from cropcube.evaluation.voting import ParcelVoter
 from cropcube.io import atomic_output
-from cropcube.readers.brp import BrpParcels
 from cropcube.readers.grid import Grid
+
+if TYPE_CHECKING:  # the BRP reader brings pyogrio and shapely: loaded when parcels are read
+    from cropcube.readers.brp import BrpParcels
 
 MIN_PARCEL_PIXELS = 10
 """Fewer valid pixels than this (0.1 ha at 10 m) and a parcel's agreement is "too few pixels"."""
