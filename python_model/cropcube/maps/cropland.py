@@ -50,17 +50,21 @@ def not_cropland(block: npt.NDArray[Any], spec: CubeSpec) -> npt.NDArray[np.bool
     n_bands = len(bands)
     if block.shape[0] % n_bands:
         raise InputError("cube block", f"{block.shape[0]} channels are not dates x {n_bands} bands")
-    c = block.reshape(block.shape[0] // n_bands, n_bands, *block.shape[1:])
-    b02, b03, b04, b08 = (c[:, bands.index(b)] for b in ("B02", "B03", "B04", "B08"))
-    valid = (c != spec.nodata).any(axis=1) & (b02 < CLOUD_B02_REFLECTANCE / spec.dn_scale)
-    # Without divisions, on two bands at a time (the rule runs on every block of a scene):
-    # NDVI >= t  <=>  (1 - t) B08 >= (1 + t) B04;  NDWI > 0  <=>  B03 > B08.
-    f32 = np.float32
-    green = valid & (f32(1 - NDVI_MAX_BELOW) * b08.astype(f32) >= f32(1 + NDVI_MAX_BELOW) * b04.astype(f32))
-    wet = valid & (b03 > b08)
-    n_valid = valid.sum(axis=0, dtype=np.int32)
-    mostly_water = wet.sum(axis=0, dtype=np.int32) > WATER_DATES_SHARE * n_valid
-    return (n_valid > 0) & (~green.any(axis=0) | mostly_water)
+    # Date by date on views of the block (no copy of the cube, no (dates, H, W) temporaries).
+    # Without divisions: NDVI >= t  <=>  (1 - t) B08 >= (1 + t) B04;  NDWI > 0  <=>  B03 > B08.
+    at = {name: j for j, name in enumerate(bands)}
+    lo, hi = np.float32(1 - NDVI_MAX_BELOW), np.float32(1 + NDVI_MAX_BELOW)
+    cloud = CLOUD_B02_REFLECTANCE / spec.dn_scale
+    shape = block.shape[1:]
+    n_valid, n_wet, green = np.zeros(shape, np.int32), np.zeros(shape, np.int32), np.zeros(shape, bool)
+    for t in range(block.shape[0] // n_bands):
+        date = block[t * n_bands : (t + 1) * n_bands]
+        b02, b03, b04, b08 = (date[at[b]] for b in ("B02", "B03", "B04", "B08"))
+        valid = (date != spec.nodata).any(axis=0) & (b02 < cloud)
+        n_valid += valid
+        n_wet += valid & (b03 > b08)
+        green |= valid & (lo * b08.astype(np.float32) >= hi * b04.astype(np.float32))
+    return (n_valid > 0) & (~green | (n_wet > WATER_DATES_SHARE * n_valid))
 
 
 def cropland_mask(path: str | Path, grid: Grid) -> npt.NDArray[np.bool_]:
