@@ -128,7 +128,7 @@ def find_config_file(environ: Mapping[str, str] | None = None) -> Path | None:
     explicit = _env(env, CONFIG_ENV)
     if explicit:
         try:
-            mode = os.stat(explicit).st_mode
+            mode = Path(explicit).stat().st_mode
         except OSError:
             raise InputError(f"${CONFIG_ENV}", f"config file {explicit} does not exist") from None
         if not stat.S_ISREG(mode):
@@ -141,7 +141,7 @@ def find_config_file(environ: Mapping[str, str] | None = None) -> Path | None:
         candidates.append(f"{env['XDG_CONFIG_HOME']}/cropcube/kernel.conf")
     elif _env(env, "HOME"):
         candidates.append(f"{env['HOME']}/.config/cropcube/kernel.conf")
-    return next((Path(c) for c in candidates if os.path.isfile(c)), None)
+    return next((Path(c) for c in candidates if Path(c).is_file()), None)
 
 
 def _read_file(path: Path) -> tuple[dict[str, object], str]:
@@ -172,7 +172,8 @@ def _read_file(path: Path) -> tuple[dict[str, object], str]:
         if parsed is None:
             raise InputError(where, f"{key} = '{value}' is not {_expected(key)}")
         if key == "model":
-            parsed = value if value.startswith("/") else os.path.join(os.path.dirname(str(path)), value)
+            folder, slash, _ = str(path).rpartition("/")  # textually, as the C++ reader does
+            parsed = value if value.startswith("/") else folder + slash + value
             model_source = where
         values[key] = parsed
     return values, model_source
