@@ -81,10 +81,10 @@ int run(int argc, char** argv) {
   view.data = cells.data();
   view.byte_size = cells.size();
 
-  cropcube_model* model = cropcube_udf::process_model();
-  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model));
+  const cropcube_udf::SharedModel model = cropcube_udf::process_model();
+  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model.get()));
   std::vector<uint8_t> classes(plan.out_cells);
-  cropcube_udf::classify_into(plan, model, classes.data(), classes.size());
+  cropcube_udf::classify_into(plan, model.get(), classes.data(), classes.size());
 
   const std::string tmp = positional[1] + ".part";
   {
