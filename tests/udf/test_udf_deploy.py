@@ -200,20 +200,24 @@ def test_rasql_url_and_credentials() -> None:
     assert rasql_url("https://h.example/rasdaman/") == "https://h.example/rasdaman/rasql"
     with pytest.raises(InputError, match="must not contain credentials"):
         rasql_url("http://rasadmin:pw@localhost:8080/rasdaman/ows")
-    with pytest.raises(InputError, match="not an http"):
+    with pytest.raises(InputError, match="not http or https"):
         rasql_url("ftp://localhost/rasdaman/ows")
 
 
 class FakeResponse:
     def __init__(self, status: int, body: str) -> None:
-        self.status_code, self.content, self.reason = status, body.encode(), "reason"
+        self.status_code, self.content, self.reason, self.headers = status, body.encode(), "reason", {}
 
 
 class FakeSession:
     def __init__(self, response: FakeResponse) -> None:
         self.response, self.auth, self.calls = response, None, []  # type: ignore[var-annotated]
 
-    def post(self, url: str, data: dict[str, str], timeout: object) -> FakeResponse:
+    def mount(self, prefix: str, adapter: object) -> None:
+        pass
+
+    def request(self, method: str, url: str, data: dict[str, str], **kwargs: object) -> FakeResponse:
+        assert method == "POST"
         self.calls.append((url, data))
         return self.response
 
