@@ -19,6 +19,7 @@ from cropcube.rasdaman.udf.deploy import (
     RemoveFile,
     RemoveFolder,
     RunCommand,
+    WriteFile,
 )
 from cropcube.rasdaman.udf.executor import DeployError, execute
 from cropcube.rasdaman.udf.rasql_http import PetascopeRasql, RasqlError, rasql_url
@@ -101,7 +102,8 @@ def test_python_plan_and_wcps_class(rmanhome: Path, bundle: Path) -> None:
     steps = deploy.plan_deploy(opts)
     assert not any(isinstance(s, RunCommand) and s.argv[0] == "cmake" for s in steps)
     targets = {s.target.name for s in steps if isinstance(s, InstallFile)}
-    assert targets == {"crop.py", "my_model.pt", "crop.jar"}
+    assert targets == {"my_model.pt", "crop.jar"}
+    assert any(isinstance(s, WriteFile) and s.target.name == "crop.py" for s in steps)
     java = next(s for s in steps if isinstance(s, RunCommand) and s.argv[0].endswith("build.sh"))
     assert java.argv[1] == str(war)
     assert any(isinstance(s, RunCommand) and s.argv == ("systemctl", "restart", "rasdaman") for s in steps)
@@ -137,9 +139,19 @@ def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
     lines: list[str] = []
     execute(deploy.plan_deploy(opts), server, echo=lines.append)
     udf_dir = rmanhome / "share" / "rasdaman" / "udf"
-    assert (udf_dir / "crop.py").read_bytes() == (ROOT / "udf" / "python" / "crop.py").read_bytes()
+    installed = (udf_dir / "crop.py").read_text()
+    assert "SITE: tuple[str, ...] = ('/site', '/venv/site-packages')" in installed
+    assert (
+        installed.replace("'/site', '/venv/site-packages'", "")
+        == (ROOT / "udf" / "python" / "crop.py").read_text()
+    )
     assert (udf_dir / "cropcube" / "my_model.pt").read_bytes() == b"bundle bytes"
-    assert "python_path = /site:/venv/site-packages" in (rmanhome / "etc" / "cropcube.conf").read_text()
+    conf = (rmanhome / "etc" / "cropcube.conf").read_text()
+    assert f"model = {udf_dir / 'cropcube' / 'my_model.pt'}" in conf
+    from cropcube.inference.config import read_settings  # the file the deploy writes is valid settings
+
+    settings = read_settings({"CROPCUBE_CONFIG": str(rmanhome / "etc" / "cropcube.conf")})
+    assert settings.model == str(udf_dir / "cropcube" / "my_model.pt")
     assert server.registered
     assert len(lines) == len(deploy.plan_deploy(opts))
     # Upgrade in place: the second run deletes the registration first, then creates it again.

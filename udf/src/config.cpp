@@ -21,13 +21,12 @@ const char* const kPrecisions[] = {"auto", "float32", "bfloat16", "float16"};  /
 
 struct Key {
   const char* name;
-  const char* env;  // nullptr: config file only
+  const char* env;
 };
 const Key kKeys[] = {{"model", "CROPCUBE_MODEL"},         {"threads", "CROPCUBE_THREADS"},
                      {"device", "CROPCUBE_DEVICE"},       {"precision", "CROPCUBE_PRECISION"},
-                     {"tile_size", "CROPCUBE_TILE_SIZE"}, {"batch_size", "CROPCUBE_BATCH_SIZE"},
-                     {"python_path", nullptr}};
-constexpr const char* kKnown = "model, threads, device, precision, tile_size, batch_size, python_path";
+                     {"tile_size", "CROPCUBE_TILE_SIZE"}, {"batch_size", "CROPCUBE_BATCH_SIZE"}};
+constexpr const char* kKnown = "model, threads, device, precision, tile_size, batch_size";
 
 const char* env(const char* name) {
   const char* v = std::getenv(name);
@@ -69,15 +68,6 @@ std::string apply(const std::string& key, const std::string& value, Settings* s)
   auto bad = [&](const char* expected) { return "'" + value + "' is not " + expected; };
   if (key == "model") {
     s->model = value;
-  } else if (key == "python_path") {  // folders joined by ':', empty entries dropped
-    s->python_path.clear();
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = value.find(':', start);
-      if (end == std::string::npos) end = value.size();
-      if (end > start) s->python_path += (s->python_path.empty() ? "" : ":") + value.substr(start, end - start);
-      start = end + 1;
-    }
   } else if (key == "threads") {
     if (!parse_int(value, 0, 4096, &s->threads)) return bad("an integer in 0..4096 (0 = library default)");
   } else if (key == "tile_size") {
@@ -177,7 +167,6 @@ int read_settings(Settings* out) {
   if (!s.config_file.empty())
     if (int rc = read_file(s.config_file, &s)) return rc;
   for (const Key& k : kKeys) {
-    if (!k.env) continue;
     const char* v = env(k.env);
     if (!v) continue;
     std::string problem = apply(k.name, v, &s);

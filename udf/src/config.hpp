@@ -8,7 +8,7 @@
 //     $RMANHOME/etc/cropcube.conf, $XDG_CONFIG_HOME/cropcube/kernel.conf (or ~/.config/cropcube/kernel.conf).
 //     Only that one file is read.
 //   * Lines are `key = value`; `#` starts a comment; blank lines are ignored. Keys: model, threads,
-//     device, precision, tile_size, batch_size, python_path. An unknown key, a line without `=`, an
+//     device, precision, tile_size, batch_size. An unknown key, a line without `=`, an
 //     empty value, a key given twice or a bad value is an error naming the file, line and key.
 //   * $CROPCUBE_MODEL, $CROPCUBE_THREADS, $CROPCUBE_DEVICE, $CROPCUBE_PRECISION, $CROPCUBE_TILE_SIZE,
 //     $CROPCUBE_BATCH_SIZE (when non-empty) override the file; a bad value is an error naming the variable.
@@ -31,7 +31,6 @@ struct Settings {
   int32_t batch_size = -1;
   int32_t device = -1;      // cropcube_device, -1 = unset
   int32_t precision = -1;   // cropcube_precision, -1 = unset
-  std::string python_path;  // Python UDF only; "" when unset
 };
 
 // Read the environment and the config file. Returns CROPCUBE_OK or an error status (the text is set

@@ -13,10 +13,8 @@ int main() {
     return 1;
   }
   auto number = [](int32_t v) { return v < 0 ? std::string() : std::to_string(v); };
-  std::printf("config_file=%s\nmodel=%s\nthreads=%s\ndevice=%s\nprecision=%s\ntile_size=%s\nbatch_size=%s\n"
-              "python_path=%s\n",
+  std::printf("config_file=%s\nmodel=%s\nthreads=%s\ndevice=%s\nprecision=%s\ntile_size=%s\nbatch_size=%s\n",
               s.config_file.c_str(), s.model.c_str(), number(s.threads).c_str(), cropcube::device_name(s.device),
-              cropcube::precision_name(s.precision), number(s.tile_size).c_str(), number(s.batch_size).c_str(),
-              s.python_path.c_str());
+              cropcube::precision_name(s.precision), number(s.tile_size).c_str(), number(s.batch_size).c_str());
   return 0;
 }

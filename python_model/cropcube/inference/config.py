@@ -8,7 +8,7 @@ below and are held to one case table (``tests/inference/config_cases.json``) by
   ``$RMANHOME/etc/cropcube.conf``, ``$XDG_CONFIG_HOME/cropcube/kernel.conf`` (or
   ``~/.config/cropcube/kernel.conf``). Only that one file is read.
 - Lines are ``key = value``; ``#`` starts a comment; blank lines are ignored. Keys: ``model``,
-  ``threads``, ``device``, ``precision``, ``tile_size``, ``batch_size``, ``python_path``. An unknown key,
+  ``threads``, ``device``, ``precision``, ``tile_size``, ``batch_size``. An unknown key,
   a line without ``=``, an empty value, a key given twice or a bad value is an error naming the file,
   the line and the key.
 - ``$CROPCUBE_MODEL``, ``$CROPCUBE_THREADS``, ``$CROPCUBE_DEVICE``, ``$CROPCUBE_PRECISION``,
@@ -27,14 +27,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cropcube.errors import InputError
 
 CONFIG_ENV = "CROPCUBE_CONFIG"
 CONFIG_NAME = "cropcube.conf"
-KEYS = ("model", "threads", "device", "precision", "tile_size", "batch_size", "python_path")
+KEYS = ("model", "threads", "device", "precision", "tile_size", "batch_size")
 ENV = {
     "model": "CROPCUBE_MODEL",
     "threads": "CROPCUBE_THREADS",
@@ -66,7 +66,6 @@ class Settings:
         threads, tile_size, batch_size: integers as documented above.
         device: ``auto``, ``cpu`` or ``cuda``.
         precision: ``auto``, ``float32``, ``bfloat16`` or ``float16``.
-        python_path: folders the Python UDF adds to ``sys.path``.
     """
 
     config_file: Path | None = None
@@ -77,7 +76,6 @@ class Settings:
     precision: str | None = None
     tile_size: int | None = None
     batch_size: int | None = None
-    python_path: tuple[str, ...] = field(default=())
 
     def as_text(self) -> dict[str, str]:
         """Every setting as text, "" when unset (the form the C++ ``cropcube_config`` tool prints)."""
@@ -89,11 +87,10 @@ class Settings:
             "precision": self.precision or "",
             "tile_size": "" if self.tile_size is None else str(self.tile_size),
             "batch_size": "" if self.batch_size is None else str(self.batch_size),
-            "python_path": os.pathsep.join(self.python_path),
         }
 
 
-def _value(key: str, value: str) -> str | int | tuple[str, ...] | None:
+def _value(key: str, value: str) -> str | int | None:
     """The parsed value, or None when ``value`` is not valid for ``key``."""
     if key in _RANGES:
         if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) > _RANGES[key][0]:
@@ -103,8 +100,6 @@ def _value(key: str, value: str) -> str | int | tuple[str, ...] | None:
         return value if value in DEVICES else None
     if key == "precision":
         return value if value in PRECISIONS else None
-    if key == "python_path":
-        return tuple(p for p in value.split(os.pathsep) if p)
     return value
 
 

@@ -82,7 +82,7 @@ def ingest_collection(
     g = source.grid
     note = (
         f"domain [0:{g.width - 1},0:{g.height - 1}] = the pixel grid of {source.path.name} "
-        f"(x = column, y = row; no CRS in rasdaman: {g.crs}, west {g.left:g}, north {g.top:g}, "
+        f"(x = column, y = row; no CRS in rasdaman: {g.crs}, west {g.left:.10g}, north {g.top:.10g}, "
         f"{g.resolution:g} m)"
     )
     if exists and ours and record.extra.get("complete"):
