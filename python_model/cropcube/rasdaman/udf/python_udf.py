@@ -141,6 +141,11 @@ class ProcessModel:
             self._loaded = self._load(path, key, options, settings)
             return self._loaded.classifier
 
+    @staticmethod
+    def _unchanged(path: Path, stamp: tuple[int, ...], digest: str) -> bool:
+        """Same stamp: unchanged, unless the file changed so recently that the stamp cannot tell."""
+        return time.time() - stamp[3] / 1e9 >= RACY_SECONDS or _content_hash(path) == digest
+
     def _load(
         self, path: Path, key: tuple[Any, ...], options: tuple[Any, ...], settings: Settings
     ) -> _Loaded:
