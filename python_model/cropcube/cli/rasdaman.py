@@ -5,6 +5,7 @@ Each command parses and validates its options, opens the server (:func:`_open`) 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -320,7 +321,6 @@ def classify_cmd(
     if mode == "udf":
         check_udf_name(udf)
     area_box, cell_box = _parse_area(area), _parse_cells(cells)  # cheap checks before loading a model
-    kind, server = _open(transport, endpoint, rasql_host, rasql_port, retries, timeout, write=True)
     classifier: Any = None
     if mode == "client" or model is None:
         from cropcube.inference import Classifier
@@ -333,32 +333,33 @@ def classify_cmd(
         metadata = read_metadata(model)
     from cropcube.rasdaman.writeback.stores import PetascopeStore, RasqlStore, RasqlTileWriter
 
-    if kind == "rasql":
-        store: Any = RasqlStore(server)
-    else:
-        tile_writer = None
-        if writer == "rasql":
-            from cropcube.rasdaman.transport.rasql import RasqlConnection
+    with contextlib.ExitStack() as opened:  # rasdaman gives each open rasql connection a server process
+        kind, server = _open(transport, endpoint, rasql_host, rasql_port, retries, timeout, write=True)
+        if kind == "rasql":
+            store: Any = RasqlStore(opened.enter_context(server))
+        else:
+            tile_writer = None
+            if writer == "rasql":
+                from cropcube.rasdaman.transport.rasql import RasqlConnection
 
-            tile_writer = RasqlTileWriter(
-                RasqlConnection(rasql_host, rasql_port, write=True, timeout=timeout), output_cid
-            )
-        store = PetascopeStore(server, tile_writer)
-    report = classify_coverage(
-        store,
-        input_cid,
-        output_cid,
-        metadata,
-        mode=mode,
-        classifier=classifier if mode == "client" else None,
-        area=area_box,
-        cells=cell_box,
-        tile_size=tile_size,
-        progress_path=progress,
-        restart=restart,
-        replace=replace,
-        udf=udf,
-    )
+                tiles = RasqlConnection(rasql_host, rasql_port, write=True, timeout=timeout)
+                tile_writer = RasqlTileWriter(opened.enter_context(tiles), output_cid)
+            store = PetascopeStore(server, tile_writer)
+        report = classify_coverage(
+            store,
+            input_cid,
+            output_cid,
+            metadata,
+            mode=mode,
+            classifier=classifier if mode == "client" else None,
+            area=area_box,
+            cells=cell_box,
+            tile_size=tile_size,
+            progress_path=progress,
+            restart=restart,
+            replace=replace,
+            udf=udf,
+        )
     for line in report.lines():
         typer.echo(line)
 

@@ -406,6 +406,13 @@ def _rasdaman_error(what: str, exc: Exception, where: str) -> RasdamanError:
         details = getattr(exc, "details", lambda: "")() or ""
         if status == "UNAVAILABLE":
             return RasdamanError(what, 0, status, f"cannot connect to {where} ({details or 'unavailable'})")
+        if status == "DEADLINE_EXCEEDED" and what == "connect":
+            return RasdamanError(
+                what,
+                0,
+                status,
+                f"{where} gave no server in time (rasmgr's servers may all be busy: {details})",
+            )
         return RasdamanError(what, 0, status, f"{where}: {details or status}")
     m = re.search(r"rasdaman error (\d+): (.*?)'?$", text, re.DOTALL)
     if m:

@@ -30,7 +30,7 @@ from cropcube.rasdaman.transport.coverage_io import CoverageWriter, read_window
 from cropcube.rasdaman.transport.errors import NoSuchCoverageError
 from cropcube.rasdaman.transport.gml import Band, CoverageDescription
 from cropcube.rasdaman.transport.petascope import PetascopeClient
-from cropcube.rasdaman.transport.rasql import ArrayInfo, RasqlConnection, update_query
+from cropcube.rasdaman.transport.rasql import RASDAMAN_TYPES, ArrayInfo, RasqlConnection, update_query
 from cropcube.rasdaman.transport.tiff import decode_tile, encode_plain, expect_shape
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,8 @@ class RasqlStore:
         if info.domain != want or info.dtype != np.uint8 or info.n_bands != 1:
             raise InputError(
                 name,
-                f"output collection exists with domain {info.sdom()} of {info.dtype} cells; "
+                f"output collection exists with domain {info.sdom()} of {info.n_bands}-band "
+                f"{RASDAMAN_TYPES.get(info.dtype.name, info.dtype.name)} cells; "
                 f"this job writes char cells on [{want[0][0]}:{want[0][1]},{want[1][0]}:{want[1][1]}]: "
                 "choose another name or pass --replace",
             )
