@@ -324,8 +324,9 @@ def classify_cmd(
     classifier: Any = None
     if mode == "client" or model is None:
         from cropcube.inference import Classifier
+        from cropcube.inference.config import classifier_options
 
-        classifier = Classifier(model=model)
+        classifier = Classifier(model=model, **classifier_options())  # type: ignore[arg-type]
         metadata = classifier.metadata
     else:
         from cropcube.bundle.io import read_metadata
