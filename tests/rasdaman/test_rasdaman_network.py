@@ -204,8 +204,9 @@ def test_query_has_a_timeout(silent: BadServer) -> None:
         ["rasdaman", "query", "--transport", "petascope", "--timeout", "1", "for $c in (x) return 1"],
         env={"CROPCUBE_RASDAMAN_URL": silent.url},
     )
-    assert isinstance(result.exception, RasdamanError) and time.monotonic() - start < 3.0
-    assert "within 1 s" in str(result.exception)
+    said = result.output + str(result.exception)  # raised, or printed by the CLI's error handler
+    assert result.exit_code != 0 and time.monotonic() - start < 3.0
+    assert "within 1 s" in said and "Traceback" not in result.output
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -263,7 +264,8 @@ def test_invalid_udf_is_rejected_before_the_output_exists(
         ["rasdaman", "classify", "S2_features_2d", "crops", "--mode", "udf", "--udf", "drop table"],
         env={"CROPCUBE_RASDAMAN_URL": fake.url, "NETRC": "/nonexistent"},
     )
-    assert isinstance(result.exception, InputError) and "crops" not in fake.coverages
+    assert result.exit_code != 0 and "namespace.function" in result.output + str(result.exception)
+    assert "crops" not in fake.coverages
 
 
 def test_killed_between_create_and_first_progress_save_resumes_its_own_coverage(

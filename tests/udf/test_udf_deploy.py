@@ -252,3 +252,12 @@ def test_petascope_rasql_error_answer() -> None:
     run = PetascopeRasql("http://localhost:8080/rasdaman/ows", session=FakeSession(FakeResponse(400, report)))  # type: ignore[arg-type]
     with pytest.raises(RasqlError, match=r"HTTP 400.*UDF function not found"):
         run("delete function crop.classify")
+
+
+def test_no_register_builds_and_installs_only(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(rmanhome=rmanhome, model=bundle, register=False, restart=(("restart",),))
+    steps = deploy.plan_deploy(opts)
+    assert not any(isinstance(s, Rasql) for s in steps)
+    assert not any(isinstance(s, RunCommand) and s.argv == ("restart",) for s in steps)
+    assert any(isinstance(s, InstallFile) and s.target.name == "crop.so" for s in steps)
+    assert isinstance(steps[-1], WriteFile) and steps[-1].target.name == "cropcube.conf"

@@ -166,6 +166,8 @@ class DeployOptions:
         restart: commands that restart rasdaman (rasservers load crop.so/crop.py and the bundle once per
             process; petascope loads WCPS classes at start); empty for no restart.
         wcps: also build and install the petascope class (needs petascope's war and a JDK).
+        register: restart rasdaman, register the function and run the smoke query; False = build and
+            install only (e.g. while building a container image, before any server runs).
     """
 
     rmanhome: Path
@@ -177,6 +179,7 @@ class DeployOptions:
     python_path: tuple[Path, ...] = ()
     restart: tuple[tuple[str, ...], ...] | None = None
     wcps: bool = True
+    register: bool = True
 
     @property
     def paths(self) -> RasdamanPaths:
@@ -296,7 +299,9 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
                 java_out / JAVA_ARCHIVE, paths.petascope_udf_dir / JAVA_ARCHIVE, "install the WCPS class"
             ),
         ]
-    steps += _restart_steps(opts, "restart rasdaman: every server process loads the new files once")
+    if not opts.register:
+        return steps
+    steps += _restart_steps(opts, "restart rasdaman: server processes load the new crop.so")
     steps += [
         Rasql(DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
         Rasql(create_statement(opts.language), f"register {FUNCTION} ({opts.language})"),
