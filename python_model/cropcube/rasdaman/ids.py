@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from cropcube.errors import InputError
+from cropcube.rasdaman.transport import credentials
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: no trailing newline
 _MAX_IDENTIFIER = 200
@@ -108,7 +109,7 @@ def endpoint(url: str) -> str:
     if parts.username or parts.password:
         raise InputError(
             "rasdaman endpoint",
-            "must not contain credentials; set CROPCUBE_RASDAMAN_USER/_PASSWORD or use ~/.netrc",
+            f"must not contain credentials; {credentials.HINT}",
         )
     if parts.query or parts.fragment:
         raise InputError("rasdaman endpoint", "must not contain a query string or fragment")
