@@ -261,3 +261,14 @@ def test_no_register_builds_and_installs_only(rmanhome: Path, bundle: Path) -> N
     assert not any(isinstance(s, RunCommand) and s.argv == ("restart",) for s in steps)
     assert any(isinstance(s, InstallFile) and s.target.name == "crop.so" for s in steps)
     assert isinstance(steps[-1], WriteFile) and steps[-1].target.name == "cropcube.conf"
+
+
+def test_dry_run_needs_no_installation() -> None:
+    from typer.testing import CliRunner
+
+    from cropcube.cli.main import app
+
+    for command in (["rasdaman", "deploy", "--dry-run"], ["rasdaman", "undeploy", "--dry-run"]):
+        result = CliRunner().invoke(app, command, env={"RMANHOME": ""})
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert "$RMANHOME/share/rasdaman/udf/crop.so" in result.output

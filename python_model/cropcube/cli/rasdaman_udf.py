@@ -25,9 +25,14 @@ def _options(
     no_restart: bool,
     no_wcps: bool,
     register: bool = True,
+    dry_run: bool = False,
 ) -> plan.DeployOptions:
     if rmanhome is None:
-        raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        if not dry_run:
+            raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        rmanhome = plan.PLACEHOLDER_RMANHOME  # a dry run only prints the plan
+    else:
+        rmanhome = rmanhome.resolve()
     if no_restart:
         restart: tuple[tuple[str, ...], ...] | None = ()
     elif restart_command:
@@ -35,7 +40,7 @@ def _options(
     else:
         restart = None
     return plan.DeployOptions(
-        rmanhome=rmanhome.resolve(),
+        rmanhome=rmanhome,
         model=(model or _DEFAULT_BUNDLE).resolve(),
         language=language,
         build_dir=build_dir.resolve() if build_dir else None,
@@ -96,7 +101,15 @@ def register(rasdaman_app: typer.Typer) -> None:
     ) -> None:
         """Build and install crop.classify into rasdaman (enterprise), register it, run a smoke query."""
         opts = _options(
-            model, rmanhome, language, build_dir, restart_command, no_restart, no_wcps, not no_register
+            model,
+            rmanhome,
+            language,
+            build_dir,
+            restart_command,
+            no_restart,
+            no_wcps,
+            not no_register,
+            dry_run,
         )
         execute(plan.plan_deploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)
         if not dry_run and opts.register:
@@ -114,5 +127,5 @@ def register(rasdaman_app: typer.Typer) -> None:
         dry_run: bool = _DRY_RUN,
     ) -> None:
         """Unregister crop.classify and remove every file deploy installed."""
-        opts = _options(None, rmanhome, "cpp", None, restart_command, no_restart, True)
+        opts = _options(None, rmanhome, "cpp", None, restart_command, no_restart, True, dry_run=dry_run)
         execute(plan.plan_undeploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)

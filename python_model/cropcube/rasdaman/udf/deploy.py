@@ -38,6 +38,9 @@ DELETE_STATEMENT = f"delete function {FUNCTION}"
 NOT_REGISTERED = ("not found", "441")
 """Answers of ``delete function`` meaning "nothing to delete" (rasdaman error 441)."""
 
+PLACEHOLDER_RMANHOME = Path("$RMANHOME")
+"""Where a dry run without an installation prints the installation's paths."""
+
 SMOKE_DOMAIN = "[10:13,20:24]"
 """A non-zero origin: the smoke query checks that the result keeps the input's domain."""
 
@@ -201,7 +204,7 @@ class DeployOptions:
 def _check(opts: DeployOptions, need_model: bool) -> None:
     if opts.language not in LANGUAGES:
         raise InputError("--language", f"{opts.language!r} is not one of {LANGUAGES}")
-    if not opts.rmanhome.is_dir():
+    if opts.rmanhome != PLACEHOLDER_RMANHOME and not opts.rmanhome.is_dir():
         raise InputError(str(opts.rmanhome), "RMANHOME is not a folder (set $RMANHOME or --rmanhome)")
     if need_model and not opts.model.is_file():
         raise InputError(str(opts.model), "model bundle does not exist")
