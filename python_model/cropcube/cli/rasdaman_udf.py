@@ -24,9 +24,15 @@ def _options(
     restart_command: list[str] | None,
     no_restart: bool,
     no_wcps: bool,
+    register: bool = True,
+    dry_run: bool = False,
 ) -> plan.DeployOptions:
     if rmanhome is None:
-        raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        if not dry_run:
+            raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        rmanhome = plan.PLACEHOLDER_RMANHOME  # a dry run only prints the plan
+    else:
+        rmanhome = rmanhome.resolve()
     if no_restart:
         restart: tuple[tuple[str, ...], ...] | None = ()
     elif restart_command:
@@ -34,7 +40,7 @@ def _options(
     else:
         restart = None
     return plan.DeployOptions(
-        rmanhome=rmanhome.resolve(),
+        rmanhome=rmanhome,
         model=(model or _DEFAULT_BUNDLE).resolve(),
         language=language,
         build_dir=build_dir.resolve() if build_dir else None,
@@ -42,6 +48,7 @@ def _options(
         python_path=plan.default_python_path(),
         restart=restart,
         wcps=not no_wcps,
+        register=register,
     )
 
 
@@ -68,6 +75,12 @@ _MODEL = typer.Option(None, "--model", help="Bundle to install (default: the pac
 _BUILD_DIR = typer.Option(None, "--build-dir", help="CMake build folder for crop.so.")
 _NO_WCPS = typer.Option(False, "--no-wcps", help="Skip the petascope (WCPS) class.")
 _DRY_RUN = typer.Option(False, "--dry-run", help="Print the steps without running them.")
+_NO_REGISTER = typer.Option(
+    False,
+    "--no-register",
+    help="Build and install only: no restart, no rasql (e.g. in a container image build; run deploy "
+    "again once the server is up).",
+)
 
 
 def register(rasdaman_app: typer.Typer) -> None:
@@ -83,12 +96,23 @@ def register(rasdaman_app: typer.Typer) -> None:
         restart_command: list[str] | None = _RESTART,
         no_restart: bool = _NO_RESTART,
         no_wcps: bool = _NO_WCPS,
+        no_register: bool = _NO_REGISTER,
         dry_run: bool = _DRY_RUN,
     ) -> None:
         """Build and install crop.classify into rasdaman (enterprise), register it, run a smoke query."""
-        opts = _options(model, rmanhome, language, build_dir, restart_command, no_restart, no_wcps)
+        opts = _options(
+            model,
+            rmanhome,
+            language,
+            build_dir,
+            restart_command,
+            no_restart,
+            no_wcps,
+            not no_register,
+            dry_run,
+        )
         execute(plan.plan_deploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)
-        if not dry_run:
+        if not dry_run and opts.register:
             typer.echo(
                 f"{plan.FUNCTION} deployed ({opts.language}); try: "
                 f"select {plan.FUNCTION}(c[0:99,0:99]) from <collection> as c"
@@ -103,5 +127,5 @@ def register(rasdaman_app: typer.Typer) -> None:
         dry_run: bool = _DRY_RUN,
     ) -> None:
         """Unregister crop.classify and remove every file deploy installed."""
-        opts = _options(None, rmanhome, "cpp", None, restart_command, no_restart, True)
+        opts = _options(None, rmanhome, "cpp", None, restart_command, no_restart, True, dry_run=dry_run)
         execute(plan.plan_undeploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)

@@ -12,22 +12,42 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from cropcube.errors import InputError
+from cropcube.rasdaman.transport import credentials
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch: no trailing newline
 _MAX_IDENTIFIER = 200
 
 
-def coverage_id(value: str, what: str = "coverage id") -> str:
-    """Return ``value`` if it is a safe coverage id (``^[A-Za-z_][A-Za-z0-9_]*$``).
+class CoverageId(str):
+    """A coverage id or rasdaman collection name that passed the check: safe to paste into a query.
+
+    Made once where a name enters (CLI, API); later layers take the value as it is. Constructing one
+    from a CoverageId is free.
 
     Raises:
-        InputError: anything else (spaces, quotes, brackets, dashes, dots, empty, too long).
+        InputError: not ``^[A-Za-z_][A-Za-z0-9_]*$`` (spaces, quotes, brackets, dashes, dots, non-ASCII,
+            empty), or longer than 200 characters.
     """
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value) or len(value) > _MAX_IDENTIFIER:
-        raise InputError(
-            what, f"{value!r} is not a valid identifier (letters, digits, '_'; not starting with a digit)"
-        )
-    return value
+
+    __slots__ = ()
+
+    def __new__(cls, value: str, what: str = "coverage id") -> CoverageId:  # noqa: D102
+        if isinstance(value, CoverageId):
+            return value
+        if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value) or len(value) > _MAX_IDENTIFIER:
+            raise InputError(
+                what, f"{value!r} is not a valid identifier (letters, digits, '_'; not starting with a digit)"
+            )
+        return super().__new__(cls, value)
+
+
+def coverage_id(value: str, what: str = "coverage id") -> CoverageId:
+    """``value`` as a :class:`CoverageId` (validated).
+
+    Raises:
+        InputError: see :class:`CoverageId`.
+    """
+    return CoverageId(value, what)
 
 
 def axis_name(value: str) -> str:
@@ -89,7 +109,7 @@ def endpoint(url: str) -> str:
     if parts.username or parts.password:
         raise InputError(
             "rasdaman endpoint",
-            "must not contain credentials; set CROPCUBE_RASDAMAN_USER/_PASSWORD or use ~/.netrc",
+            f"must not contain credentials; {credentials.HINT}",
         )
     if parts.query or parts.fragment:
         raise InputError("rasdaman endpoint", "must not contain a query string or fragment")

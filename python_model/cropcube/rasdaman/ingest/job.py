@@ -17,23 +17,21 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import rasterio
-from rasterio.windows import Window
 
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
-from cropcube.io.checks import require_file
 from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import CoverageGrid
 from cropcube.rasdaman.ingest.ingredients import coverage_ingredients, tiling_for, write_ingredients
+from cropcube.rasdaman.ingest.sources import Source, open_source, source_hash, strips
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.coverage_io import CoverageWriter
 from cropcube.rasdaman.transport.errors import NoSuchCoverageError
@@ -54,6 +52,7 @@ class CoverageResult:
     action: str
     tiles_written: int = 0
     ingredients: Path | None = None
+    note: str = ""
 
 
 @dataclass
@@ -67,49 +66,9 @@ class IngestReport:
         return [
             f"{c.coverage_id}: {c.action} ({c.tiles_written} tiles written)"
             + (f", ingredients {c.ingredients}" if c.ingredients else "")
+            + (f"; {c.note}" if c.note else "")
             for c in self.coverages
         ]
-
-
-@dataclass(frozen=True)
-class _Source:
-    path: Path
-    grid: CoverageGrid
-    count: int
-    dtype: str
-
-
-def _open_source(path: Path, what: str) -> tuple[_Source, list[str]]:
-    require_file(path, what)
-    try:
-        opened = rasterio.open(path)
-    except rasterio.errors.RasterioError as exc:
-        raise InputError(str(path), f"cannot open as a {what} (not a raster, or corrupt): {exc}") from None
-    with opened as src:
-        if src.crs is None or src.crs.to_epsg() is None:
-            raise InputError(str(path), f"{what} has no EPSG CRS")
-        t = src.transform
-        if t.b != 0 or t.d != 0 or t.e != -t.a:
-            raise InputError(str(path), f"{what} grid is not north-up with square pixels")
-        grid = CoverageGrid(f"EPSG:{src.crs.to_epsg()}", t.c, t.f, t.a, src.width, src.height)
-        return _Source(path, grid, src.count, src.dtypes[0]), list(src.descriptions)
-
-
-def _strips(source: _Source, tile: int) -> Iterator[tuple[int, int, npt.NDArray[Any]]]:
-    with rasterio.open(source.path) as src:
-        for row in range(0, source.grid.height, tile):
-            for col in range(0, source.grid.width, tile):
-                w, h = min(tile, source.grid.width - col), min(tile, source.grid.height - row)
-                yield col, row, src.read(window=Window(col, row, w, h))
-
-
-def _source_hash(source: _Source, tile: int) -> str:
-    import hashlib
-
-    h = hashlib.sha256(f"{source.grid}|{source.dtype}|{source.count}".encode())
-    for _, _, arr in _strips(source, tile):
-        h.update(metadata.data_hash(arr).encode())
-    return "sha256:" + h.hexdigest()
 
 
 @dataclass
@@ -167,7 +126,7 @@ class Ingester:
     def ingest_coverage(
         self,
         coverage_id: str,
-        source: _Source,
+        source: Source,
         info: dict[str, Any],
         bands: list[Band],
         dates: list[str] | None = None,
@@ -218,7 +177,7 @@ class Ingester:
             progress.set("created", True)
         written = 0
         n_bands = len(bands)
-        for col, row, arr in _strips(source, self.tile_size):
+        for col, row, arr in strips(source, self.tile_size):
             for d, date in enumerate(dates or [None]):
                 key = f"{date or 'all'}/r{row}_c{col}"
                 if progress.is_done(key):
@@ -232,7 +191,7 @@ class Ingester:
     def _write_ingredients(
         self,
         coverage_id: str,
-        source: _Source,
+        source: Source,
         bands: list[Band],
         dates: list[str] | None,
         meta_json: str,
@@ -323,7 +282,7 @@ def ingest(
     report = IngestReport()
     cube_grid = None
     if cube is not None:
-        source, descriptions = _open_source(Path(cube), "cube")
+        source, descriptions = open_source(Path(cube), "cube")
         spec = CubeSpec.from_descriptions(
             descriptions, where=str(cube), crs=source.grid.crs, resolution=source.grid.resolution
         )
@@ -333,7 +292,7 @@ def ingest(
                 f"expected {spec.n_channels} {spec.dtype} bands, found {source.count} {source.dtype}",
             )
         cube_grid = source.grid
-        digest = _source_hash(source, tile_size)
+        digest = source_hash(source, tile_size)
         base = {"kind": "features", "spec": spec.to_dict(), "data_hash": digest, "source": Path(cube).name}
         if layout in ("2d", "both"):
             bands = [Band(f"Band_{i}", 0, d) for i, d in enumerate(spec.descriptions(), start=1)]
@@ -349,7 +308,7 @@ def ingest(
                 )
             )
     if labels is not None:
-        source, _ = _open_source(Path(labels), "labels")
+        source, _ = open_source(Path(labels), "labels")
         if source.count != 1 or source.dtype != "uint8":
             raise InputError(
                 str(labels), f"labels must be one uint8 band, found {source.count} {source.dtype}"
@@ -360,7 +319,7 @@ def ingest(
         info = {
             "kind": "labels",
             "layout": "E,N x 1",
-            "data_hash": _source_hash(source, tile_size),
+            "data_hash": source_hash(source, tile_size),
             "classes": table.to_records(),
             "nodata_class": 0,
             "source": Path(labels).name,
