@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
-from cropcube.rasdaman.ingest.job import CoverageResult, IngestReport
-from cropcube.rasdaman.ingest.sources import Source, open_source, source_hash, strips
+from cropcube.rasdaman.grid import pixel_size
+from cropcube.rasdaman.ingest.job import CoverageResult, IngestReport, check_ingest_args, check_tile_size
+from cropcube.rasdaman.ingest.sources import Source, open_inputs, source_hash, strips
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.rasql import RASDAMAN_TYPES, RasqlConnection, subset
 from cropcube.rasdaman.transport.tiff import encode_plain
@@ -67,8 +67,7 @@ def ingest_collection(
 ) -> CoverageResult:
     """Create collection ``name`` holding ``source`` (resumable, idempotent)."""
     cid = ids.coverage_id(name, "rasdaman collection")
-    if tile_size < 16:
-        raise InputError("--tile-size", f"{tile_size} must be >= 16")
+    check_tile_size(tile_size)
     params = {
         "collection": cid,
         "source": data_hash or source_hash(source, tile_size),
@@ -82,8 +81,8 @@ def ingest_collection(
     g = source.grid
     note = (
         f"domain [0:{g.width - 1},0:{g.height - 1}] = the pixel grid of {source.path.name} "
-        f"(x = column, y = row; no CRS in rasdaman: {g.crs}, west {g.left:.10g}, north {g.top:.10g}, "
-        f"{g.resolution:g} m)"
+        f"(x = column, y = row; no CRS in rasdaman: {g.crs}, west {g.transform.c:.10g}, "
+        f"north {g.transform.f:.10g}, {pixel_size(g):g} m)"
     )
     if exists and ours and record.extra.get("complete"):
         return CoverageResult(cid, "unchanged", note=note)
@@ -164,40 +163,16 @@ def ingest_rasql(
         replace: drop and rebuild collections this ingest did not make.
         restart: ignore progress records.
     """
-    if cube is None and labels is None:
-        raise InputError("ingest", "give a cube, labels, or both")
-    fid, lid = ids.coverage_id(features_id), ids.coverage_id(labels_id)
+    check_ingest_args("2d", "auto", tile_size, (features_id, labels_id))
+    inputs = open_inputs(cube, labels)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
-    cube_grid = None
-    if cube is not None:
-        source, descriptions = open_source(Path(cube), "cube")
-        spec = CubeSpec.from_descriptions(
-            descriptions, where=str(cube), crs=source.grid.crs, resolution=source.grid.resolution
-        )
-        if source.dtype != spec.dtype or source.count != spec.n_channels:
-            raise InputError(
-                str(cube),
-                f"expected {spec.n_channels} {spec.dtype} bands, found {source.count} {source.dtype}",
+    for name, source in ((features_id, inputs.cube), (labels_id, inputs.labels)):
+        if source is not None:
+            report.coverages.append(
+                ingest_collection(
+                    connection, name, source, work, tile_size=tile_size, replace=replace, restart=restart
+                )
             )
-        cube_grid = source.grid
-        report.coverages.append(
-            ingest_collection(
-                connection, fid, source, work, tile_size=tile_size, replace=replace, restart=restart
-            )
-        )
-    if labels is not None:
-        source, _ = open_source(Path(labels), "labels")
-        if source.count != 1 or source.dtype != "uint8":
-            raise InputError(
-                str(labels), f"labels must be one uint8 band, found {source.count} {source.dtype}"
-            )
-        if cube_grid is not None and source.grid != cube_grid:
-            raise InputError(str(labels), "labels grid differs from the cube grid")
-        report.coverages.append(
-            ingest_collection(
-                connection, lid, source, work, tile_size=tile_size, replace=replace, restart=restart
-            )
-        )
     return report

@@ -11,10 +11,10 @@ import rasterio
 from rasterio.io import MemoryFile
 
 from cropcube.errors import InputError
-from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.readers.grid import Grid
 
 
-def encode_tile(array: npt.NDArray[Any], grid: CoverageGrid, nodata: float | None = 0) -> bytes:
+def encode_tile(array: npt.NDArray[Any], grid: Grid, nodata: float | None = 0) -> bytes:
     """A (bands, rows, cols) or (rows, cols) array on ``grid`` as GeoTIFF bytes."""
     arr = array[None] if array.ndim == 2 else array
     if arr.shape[1:] != (grid.height, grid.width):

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
+from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.petascope import PetascopeClient
 from cropcube.rasdaman.writeback.stores import (
@@ -107,8 +108,6 @@ def udf_query(
     coverage_id: str, e: tuple[float, float], n: tuple[float, float], udf: str = "crop.classify"
 ) -> str:
     """The WCPS query of one UDF tile (every part validated)."""
-    from cropcube.rasdaman.grid import AxisSubset
-
     cid = ids.CoverageId(coverage_id)
     check_udf_name(udf)
     se, sn = AxisSubset("E", *e), AxisSubset("N", *n)
@@ -150,7 +149,7 @@ def _window(
             raise InputError(
                 "--area", f"{source.name} has no CRS over rasql; give grid cells (--cells) instead"
             )
-        return source.grid.locate(*area)
+        return locate(source.grid, *area)
     if cells is not None:
         x0, x1, y0, y1 = cells
         ox, oy = source.origin
@@ -231,7 +230,7 @@ def classify_coverage(
         "mode": mode,
         "window": list(window),
         "tile": tile,
-        "grid": [source.grid.crs, source.grid.left, source.grid.top, source.grid.resolution]
+        "grid": [source.grid.crs, source.grid.transform.c, source.grid.transform.f, source.grid.resolution[0]]
         if source.grid
         else [list(source.origin), source.width, source.height],
         "model": model.content_hash or f"{model.model_name}:{model.model_version}",
@@ -341,7 +340,7 @@ def _classify_tile(
         classes = _classify_here(classifier, cube, model, what)
     else:
         assert isinstance(store, PetascopeStore) and source.grid is not None
-        e, n = source.grid.read_subsets(read_col, read_row, read_width, read_height)
+        e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
         query = udf_query(source.name, (e.lo or 0.0, e.hi or 0.0), (n.lo or 0.0, n.hi or 0.0), udf)
         classes = store.udf_classes(query, what, read_height, read_width)
     return np.ascontiguousarray(_classes_as_uint8(classes, model.classes.num_classes, what)[rows, cols])

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids, metadata
-from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.rasdaman.grid import window as grid_window
 from cropcube.rasdaman.ingest.ingredients import tiling_for
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.coverage_io import CoverageWriter, read_window
@@ -32,6 +32,7 @@ from cropcube.rasdaman.transport.gml import Band, CoverageDescription
 from cropcube.rasdaman.transport.petascope import PetascopeClient
 from cropcube.rasdaman.transport.rasql import RASDAMAN_TYPES, ArrayInfo, RasqlConnection, update_query
 from cropcube.rasdaman.transport.tiff import decode_tile, encode_plain, expect_shape
+from cropcube.readers.grid import Grid
 
 log = logging.getLogger(__name__)
 CLASS_BAND = Band("class", 0, "crop class index (0 = no parcel)")
@@ -58,7 +59,7 @@ class Source:
     bands: int
     dates: tuple[str, ...] = ()
     crs: str = ""
-    grid: CoverageGrid | None = None
+    grid: Grid | None = None
     origin: tuple[int, int] = (0, 0)
     description: Any = field(default=None, compare=False, repr=False)
 
@@ -167,9 +168,9 @@ class PetascopeStore:
         """DeleteCoverage."""
         self.client.delete_coverage(name)
 
-    def _grid(self, source: Source, window: tuple[int, int, int, int]) -> CoverageGrid:
+    def _grid(self, source: Source, window: tuple[int, int, int, int]) -> Grid:
         assert source.grid is not None
-        return source.grid.window(*window)
+        return grid_window(source.grid, *window)
 
     def create_output(
         self, name: str, source: Source, window: tuple[int, int, int, int], info: dict[str, Any]
