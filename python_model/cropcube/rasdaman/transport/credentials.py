@@ -29,7 +29,8 @@ READ_ONLY_LOGIN = ("rasguest", "rasguest")
 """rasdaman's public read-only account, used for reads over rasql when no credentials are set."""
 
 HINT = f"set {USER_ENV}/{PASSWORD_ENV} or a ~/.netrc entry for the host"
-_warned: set[tuple[str, str]] = set()
+_warned: set[str] = set()
+"""Hosts warned about in this process: one warning per host, whatever the protocol or the number of calls."""
 
 
 def from_env() -> tuple[str, str] | None:
@@ -78,7 +79,7 @@ def is_loopback(host: str) -> bool:
 
 
 def warn_if_clear_text(url: str, what: str = "credentials") -> bool:
-    """Log a warning (once per host) when ``what`` would travel unencrypted to another machine.
+    """Log a warning (once per process and host) when ``what`` would travel unencrypted to another machine.
 
     Args:
         url: ``http://...``, ``https://...`` or ``rasql://host:port`` (rasmgr's protocol is not encrypted).
@@ -91,13 +92,11 @@ def warn_if_clear_text(url: str, what: str = "credentials") -> bool:
     host = parts.hostname or ""
     if parts.scheme == "https" or is_loopback(host):
         return False
-    key = (parts.scheme, host)
-    if key not in _warned:
-        _warned.add(key)
+    if host.lower() not in _warned:
+        _warned.add(host.lower())
         log.warning(
-            "%s for %s travel unencrypted (%s) to %s, another machine; use https or a tunnel",
+            "%s travel unencrypted (%s) to %s, another machine; use https or a tunnel",
             what,
-            host,
             "plain http" if parts.scheme == "http" else "rasmgr's protocol",
             host,
         )

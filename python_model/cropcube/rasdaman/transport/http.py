@@ -61,22 +61,18 @@ class RetryPolicy:
     deadline: float | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.retries, int) or self.retries < 0:
-            raise InputError("--retries", f"{self.retries!r} is not a whole number >= 0")
+        ids.retries(self.retries)
         for name in ("connect_timeout", "read_timeout", "deadline"):
             value = getattr(self, name)
-            if value is None and name == "deadline":
-                continue
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise InputError("--timeout", f"{name} {value!r} is not a positive number of seconds")
+            if value is not None or name != "deadline":
+                ids.seconds(value, f"--timeout ({name})")
         if not math.isfinite(self.backoff) or self.backoff < 0:
             raise InputError("backoff", f"{self.backoff!r} is not a number of seconds >= 0")
 
     @classmethod
     def for_timeout(cls, timeout: float, retries: int = 4) -> RetryPolicy:
         """The policy of a ``--timeout`` (the whole call, every attempt included) and ``--retries``."""
-        if not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
-            raise InputError("--timeout", f"{timeout!r} is not a positive number of seconds")
+        ids.seconds(timeout)
         return cls(
             retries=retries,
             connect_timeout=min(10.0, float(timeout)),

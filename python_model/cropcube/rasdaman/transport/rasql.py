@@ -221,13 +221,7 @@ class RasqlConnection:
     def __init__(
         self, host: str, port: int, *, write: bool = False, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        if not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?", host):
-            raise InputError("rasql host", f"{host!r} is not a host name or address")
-        if not isinstance(port, int) or not 1 <= port <= 65535:
-            raise InputError("rasql port", f"{port!r} is not a port number (1..65535)")
-        if not isinstance(timeout, int | float) or not timeout > 0 or timeout == float("inf"):
-            raise InputError("--timeout", f"{timeout!r} is not a positive number of seconds")
-        self.host, self.port, self.timeout = host, port, float(timeout)
+        self.host, self.port, self.timeout = ids.host(host), ids.port(port), ids.seconds(timeout)
         self.where = f"rasdaman at {host}:{port}"
         user, password = credentials.rasql_login(host, write)
         if (user, password) != credentials.READ_ONLY_LOGIN:

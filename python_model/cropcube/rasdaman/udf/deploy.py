@@ -201,6 +201,53 @@ class DeployOptions:
         return ((str(bin_dir / "stop_rasdaman.sh"),), (str(bin_dir / "start_rasdaman.sh"),))
 
 
+def deploy_options(
+    rmanhome: Path | None,
+    model: Path | None,
+    *,
+    language: str = "cpp",
+    build_dir: Path | None = None,
+    restart: tuple[tuple[str, ...], ...] | None = None,
+    wcps: bool = True,
+    register: bool = True,
+    dry_run: bool = False,
+) -> DeployOptions:
+    """The options of a (un)deployment from what a user gives (None = the defaults).
+
+    Args:
+        rmanhome: the installation; None only in a dry run (then the plan shows ``$RMANHOME/...``).
+        model: the bundle to install (default: the packaged one).
+        language: ``cpp`` or ``python``.
+        build_dir: CMake build folder for crop.so.
+        restart: restart commands (None = rasdaman's scripts, ``()`` = none).
+        wcps: also the petascope class.
+        register: restart, register and smoke-test (False = build and install only).
+        dry_run: only a plan will be printed.
+
+    Raises:
+        InputError: no installation outside a dry run (the plans check the rest).
+    """
+    if rmanhome is None:
+        if not dry_run:
+            raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        rmanhome = PLACEHOLDER_RMANHOME  # a dry run only prints the plan
+    else:
+        rmanhome = rmanhome.resolve()
+    from cropcube.models import default_bundle_path  # imports torch: only when deploying
+
+    return DeployOptions(
+        rmanhome=rmanhome,
+        model=(model or default_bundle_path()).resolve(),
+        language=language,
+        build_dir=build_dir.resolve() if build_dir else None,
+        torch_cmake_prefix=default_torch_prefix(),
+        python_path=default_python_path(),
+        restart=restart,
+        wcps=wcps,
+        register=register,
+    )
+
+
 def _check(opts: DeployOptions, need_model: bool) -> None:
     if opts.language not in LANGUAGES:
         raise InputError("--language", f"{opts.language!r} is not one of {LANGUAGES}")

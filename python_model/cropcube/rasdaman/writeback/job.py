@@ -18,7 +18,6 @@ record unless restarted. Every tile is written whole by one request (retried on 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,6 @@ from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
-_UDF_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 CELL_TYPES = ("uint16", "int16", "float32")
 """Input cell types the kernel reads (kept as they are: a float coverage is classified as float)."""
 
@@ -97,21 +95,56 @@ class ClassifyReport:
         return lines
 
 
-def check_udf_name(udf: str) -> str:
-    """``udf`` if it is ``namespace.function``, else InputError."""
-    if not isinstance(udf, str) or not _UDF_NAME.fullmatch(udf):
-        raise InputError("--udf", f"{udf!r} is not 'namespace.function'")
-    return udf
-
-
 def udf_query(
     coverage_id: str, e: tuple[float, float], n: tuple[float, float], udf: str = "crop.classify"
 ) -> str:
     """The WCPS query of one UDF tile (every part validated)."""
     cid = ids.CoverageId(coverage_id)
-    check_udf_name(udf)
+    ids.udf_name(udf)
     se, sn = AxisSubset("E", *e), AxisSubset("N", *n)
     return f'for $c in ({cid}) return encode({udf}($c[{se.wcps()},{sn.wcps()}]), "image/tiff")'
+
+
+def check_classify_args(
+    input_id: str,
+    output_id: str,
+    mode: str,
+    udf: str,
+    area: tuple[float, float, float, float] | None,
+    cells: tuple[int, int, int, int] | None,
+) -> tuple[ids.CoverageId, ids.CoverageId]:
+    """The validated ids of a classify job, once its other arguments are checked (nothing contacted).
+
+    Raises:
+        InputError: an invalid id, the same id twice, an unknown mode, a bad UDF name, area and cells.
+    """
+    input_cid = ids.CoverageId(input_id, "input coverage id")
+    output_cid = ids.CoverageId(output_id, "output coverage id")
+    if input_cid == output_cid:
+        raise InputError("output coverage id", "must differ from the input coverage id")
+    if mode not in MODES:
+        raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    if mode == "udf":
+        ids.udf_name(udf)
+    if area is not None and cells is not None:
+        raise InputError("--area", "give an area in CRS coordinates or grid cells (--cells), not both")
+    return input_cid, output_cid
+
+
+def check_route(kind: str, mode: str, area: tuple[float, float, float, float] | None) -> None:
+    """What a classify job needs of the transport: udf mode and CRS areas need petascope.
+
+    Raises:
+        InputError: ``kind`` is ``rasql`` and the job asks for either.
+    """
+    if kind == "petascope":
+        return
+    if mode == "udf":
+        raise InputError(
+            "--mode", "udf mode runs WCPS queries and needs petascope; use client mode over rasql"
+        )
+    if area is not None:
+        raise InputError("--area", "rasql collections have no CRS; give grid cells (--cells) instead")
 
 
 def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
@@ -142,13 +175,8 @@ def _window(
     cells: tuple[int, int, int, int] | None,
 ) -> tuple[int, int, int, int]:
     """``(col, row, width, height)`` of the pixels to classify."""
-    if area is not None and cells is not None:
-        raise InputError("--area", "give an area in CRS coordinates or grid cells, not both")
     if area is not None:
-        if source.grid is None:
-            raise InputError(
-                "--area", f"{source.name} has no CRS over rasql; give grid cells (--cells) instead"
-            )
+        assert source.grid is not None  # check_route: areas only over petascope
         return locate(source.grid, *area)
     if cells is not None:
         x0, x1, y0, y1 = cells
@@ -204,21 +232,11 @@ def classify_coverage(
         RasdamanError: the server failed after retries (the job can be resumed).
     """
     start = time.perf_counter()
-    input_id = ids.CoverageId(input_id, "input coverage id")
-    output_id = ids.CoverageId(output_id, "output coverage id")
-    if input_id == output_id:
-        raise InputError("output coverage id", "must differ from the input coverage id")
-    if mode not in MODES:
-        raise InputError("mode", f"{mode!r} is not one of {MODES}")
-    if mode == "udf":
-        check_udf_name(udf)
+    input_id, output_id = check_classify_args(input_id, output_id, mode, udf, area, cells)
     if mode == "client" and classifier is None:
         raise InputError("classifier", "client mode needs a local classifier (a model bundle)")
     store: Store = PetascopeStore(server, writer) if isinstance(server, PetascopeClient) else server
-    if mode == "udf" and not isinstance(store, PetascopeStore):
-        raise InputError(
-            "--mode", "udf mode runs WCPS queries and needs petascope; use client mode over rasql"
-        )
+    check_route("petascope" if isinstance(store, PetascopeStore) else "rasql", mode, area)
     factor, halo = model.downsampling_factor, model.halo
     tile = effective_tile_size(int(tile_size), factor)
     source = store.describe(input_id)
