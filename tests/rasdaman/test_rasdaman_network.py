@@ -178,6 +178,26 @@ def test_credentials_over_plain_http_to_another_host_warn(
     assert not caplog.records
 
 
+def test_clear_text_warning_once_per_process_and_host(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One job may talk to a host over petascope and rasql, with several sessions: one warning (h19's
+    demo showed it on every call)."""
+    from cropcube.rasdaman.transport import credentials
+
+    monkeypatch.setattr(credentials, "_warned", set())
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_USER", "u")
+    monkeypatch.setenv("CROPCUBE_RASDAMAN_PASSWORD", "p")
+    with caplog.at_level(logging.WARNING):
+        HttpSession("http://10.20.30.40:8080/rasdaman/ows")
+        HttpSession("http://10.20.30.40:8080/rasdaman/rasql")
+        PetascopeClient("http://10.20.30.40:8080/rasdaman/ows")
+        assert credentials.warn_if_clear_text("rasql://10.20.30.40:7001", "rasdaman credentials")
+        HttpSession("http://10.20.30.41:8080/rasdaman/ows")  # another host: its own warning
+    warned = [r.getMessage() for r in caplog.records if "unencrypted" in r.getMessage()]
+    assert len(warned) == 2 and "to 10.20.30.40," in warned[0] and "to 10.20.30.41," in warned[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
