@@ -68,7 +68,9 @@ def test_auto_with_an_endpoint_that_does_not_answer_warns_and_uses_rasql(
 
 
 def test_petascope_without_an_endpoint_is_an_error() -> None:
-    with pytest.raises(InputError, match=r"--endpoint: give the petascope endpoint or set CROPCUBE_RASDAMAN_URL"):
+    with pytest.raises(
+        InputError, match=r"--endpoint: give the petascope endpoint or set CROPCUBE_RASDAMAN_URL$"
+    ):
         Route("petascope").choose()
     with pytest.raises(InputError, match="--endpoint"):
         Route("rasql").petascope()

@@ -49,7 +49,7 @@ def ingest_files(
     """
     from cropcube.rasdaman.ingest.sources import open_inputs
 
-    check_ingest_args(layout, method, tile_size, (features_id, features_3d_id, labels_id))
+    check_ingest_args(tile_size, (features_id, features_3d_id, labels_id), layout=layout, method=method)
     open_inputs(cube, labels)
     if route.choose() == "petascope":
         from cropcube.rasdaman.ingest.job import ingest

@@ -95,7 +95,7 @@ class Ingester:
     runner: Callable[[list[str]], None] | None = None
 
     def __post_init__(self) -> None:
-        check_ingest_args("2d", self.method, self.tile_size, ())  # the layout is per coverage
+        check_ingest_args(self.tile_size, (), method=self.method)
         self.work_dir = Path(self.work_dir)
 
     def _use_wcst_import(self) -> bool:
@@ -269,7 +269,7 @@ def ingest(
         class_table: the classes of the labels (default: the 76 BRP classes).
         runner: command runner for wcst_import (tests).
     """
-    check_ingest_args(layout, method, tile_size, (features_id, features_3d_id, labels_id))
+    check_ingest_args(tile_size, (features_id, features_3d_id, labels_id), layout=layout, method=method)
     inputs = open_inputs(cube, labels)
     ingester = Ingester(client, Path(work_dir), method, replace, restart, tile_size, runner)
     ingester.work_dir.mkdir(parents=True, exist_ok=True)
@@ -308,7 +308,9 @@ def ingest(
     return report
 
 
-def check_ingest_args(layout: str, method: str, tile_size: int, coverage_ids: Sequence[str]) -> None:
+def check_ingest_args(
+    tile_size: int, coverage_ids: Sequence[str], *, layout: str = "2d", method: str = "auto"
+) -> None:
     """The arguments of an ingest other than its files (both routes).
 
     Raises:

@@ -163,7 +163,7 @@ def ingest_rasql(
         replace: drop and rebuild collections this ingest did not make.
         restart: ignore progress records.
     """
-    check_ingest_args("2d", "auto", tile_size, (features_id, labels_id))
+    check_ingest_args(tile_size, (features_id, labels_id))
     inputs = open_inputs(cube, labels)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
