@@ -28,10 +28,10 @@ from fixture_bundle import make_fixture_bundle  # noqa: E402
 from cropcube.cube_spec import CubeSpec  # noqa: E402
 from cropcube.inference import Classifier  # noqa: E402
 from cropcube.io import write_geotiff  # noqa: E402
-from cropcube.rasdaman.grid import CoverageGrid  # noqa: E402
 from cropcube.rasdaman.ingest.job import ingest  # noqa: E402
 from cropcube.rasdaman.transport.petascope import PetascopeClient  # noqa: E402
 from cropcube.rasdaman.writeback.job import classify_coverage  # noqa: E402
+from cropcube.readers.grid import Grid  # noqa: E402
 
 
 def synthetic_cube(size: int) -> np.ndarray:
@@ -51,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         model = a.model or make_fixture_bundle(tmp / "fixture.pt")
-        grid = CoverageGrid("EPSG:32631", 677400.0, 5851960.0, 10.0, a.size, a.size)
+        grid = Grid.from_origin("EPSG:32631", 677400.0, 5851960.0, 10.0, a.size, a.size)
         cube = synthetic_cube(a.size)
         path = write_geotiff(
             tmp / "cube.tif",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,31 @@ def shared_reference() -> Path:
     if not ref.is_dir():
         pytest.skip(f"reference material not found at {ref}")
     return ref
+
+
+@pytest.fixture(scope="session")
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _no_real_rasdaman(request: pytest.FixtureRequest, closed_port: int) -> Iterator[None]:
+    """Tests not marked ``rasdaman`` reach no real server, whatever the machine runs or the user set.
+
+    rasmgr is pointed at a closed port and no credentials, endpoint or ~/.netrc are visible, so the
+    outcome is the same with or without a rasdaman on localhost:7001 (CI has none). Tests that need a
+    value set it themselves.
+    """
+    if request.node.get_closest_marker("rasdaman"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CROPCUBE_RASQL_HOST", "127.0.0.1")
+        mp.setenv("CROPCUBE_RASQL_PORT", str(closed_port))
+        mp.setenv("NETRC", "/nonexistent")
+        for name in ("CROPCUBE_RASDAMAN_URL", "CROPCUBE_RASDAMAN_USER", "CROPCUBE_RASDAMAN_PASSWORD"):
+            mp.delenv(name, raising=False)
+        yield

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shlex
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -947,11 +948,73 @@ CASES: list[Case] = [
     C("kernel-build-dir-file", "kernel build --build-dir {text}", "'--build-dir'", "is a file"),
     C("kernel-info-extra", "kernel info now", "unexpected extra argument"),
     C("kernel-unknown", "kernel rebuild", "rebuild"),
-    # -- cropcube rasdaman (a closed port or no server at all: nothing may be sent) -----------------
-    C("rasdaman-query-no-endpoint", "rasdaman query x", "--endpoint", "CROPCUBE_RASDAMAN_URL"),
-    C("rasdaman-query-scheme", "rasdaman query x --endpoint ftp://h/ows", "scheme 'ftp'"),
-    C("rasdaman-query-no-scheme", "rasdaman query x --endpoint localhost", "scheme ''"),
-    C("rasdaman-query-closed-port", "rasdaman query x --endpoint {closed}", "cannot connect", "{closed}"),
+    # -- cropcube rasdaman: every input is checked before any connection, probe or credential lookup;
+    # the rasql route points at a closed port and no credentials are set (see test_bad_input) --------
+    C(
+        "rasdaman-query-no-endpoint",
+        "rasdaman query x",
+        "cannot connect to rasdaman at 127.0.0.1:{closed_port}",
+        "no petascope endpoint is set",
+        "--endpoint",
+        "CROPCUBE_RASDAMAN_URL",
+    ),
+    C(
+        "rasdaman-query-endpoint-silent",
+        "rasdaman query x --endpoint {closed}",
+        "cannot connect to rasdaman at 127.0.0.1:{closed_port}",
+    ),
+    C(
+        "rasdaman-query-petascope-closed",
+        "rasdaman query x --endpoint {closed} --transport petascope",
+        "cannot connect",
+        "{closed}",
+    ),
+    C(
+        "rasdaman-query-petascope-no-endpoint",
+        "rasdaman query x --transport petascope",
+        "--endpoint",
+        "CROPCUBE_RASDAMAN_URL",
+    ),
+    C("rasdaman-query-scheme", "rasdaman query x --endpoint ftp://h/ows", "'--endpoint'", "scheme 'ftp'"),
+    C("rasdaman-query-no-scheme", "rasdaman query x --endpoint localhost", "'--endpoint'", "scheme ''"),
+    C(
+        "rasdaman-query-endpoint-password",
+        "rasdaman query x --endpoint http://u:pw@h/ows",
+        "'--endpoint'",
+        "must not contain credentials",
+    ),
+    C(
+        "rasdaman-query-env-endpoint",
+        "rasdaman query x",
+        "'--endpoint'",
+        "scheme 'ftp'",
+        "(from $CROPCUBE_RASDAMAN_URL)",
+        env={"CROPCUBE_RASDAMAN_URL": "ftp://h/ows"},
+    ),
+    C("rasdaman-query-transport", "rasdaman query x --transport http", "'--transport'", "'http'"),
+    C("rasdaman-query-port-0", "rasdaman query x --rasql-port 0", "'--rasql-port'"),
+    C("rasdaman-query-port-huge", "rasdaman query x --rasql-port 70000", "'--rasql-port'"),
+    C(
+        "rasdaman-query-env-port",
+        "rasdaman query x",
+        "'--rasql-port'",
+        "valid integer",
+        env={"CROPCUBE_RASQL_PORT": "seven"},
+    ),
+    C("rasdaman-query-host", "rasdaman query x --rasql-host http://h", "'--rasql-host'", "'http://h'"),
+    C(
+        "rasdaman-query-timeout-0",
+        "rasdaman query x --timeout 0",
+        "'--timeout'",
+        "positive number of seconds",
+    ),
+    C("rasdaman-query-timeout-nan", "rasdaman query x --timeout nan", "'--timeout'", "nan"),
+    C("rasdaman-query-timeout-huge", "rasdaman query x --timeout 1e9", "'--timeout'", "more than a day"),
+    C("rasdaman-query-retries-negative", "rasdaman query x --retries -1", "'--retries'"),
+    C("rasdaman-query-retries-huge", "rasdaman query x --retries 21", "'--retries'"),
+    C("rasdaman-query-empty", "rasdaman query ''", "query", "is empty"),
+    C("rasdaman-query-out-dir", "rasdaman query x -o {out}", "'--output'", "is a directory"),
+    C("rasdaman-query-out-under-file", "rasdaman query x -o {text}/a.tif", "'--output'", "is a file"),
     C("rasdaman-ingest-nothing", "rasdaman ingest --endpoint {closed}", "give a cube, labels, or both"),
     C(
         "rasdaman-ingest-cube-missing",
@@ -971,32 +1034,84 @@ CASES: list[Case] = [
         "notes.txt",
         "not a raster",
     ),
+    C("rasdaman-ingest-cube-27", "rasdaman ingest --cube {cube_27}", "cube_27.tif", "description"),
+    C("rasdaman-ingest-cube-uint8", "rasdaman ingest --cube {cube_uint8}", "cube_uint8.tif", "uint8"),
+    C("rasdaman-ingest-cube-nocrs", "rasdaman ingest --cube {cube_nocrs}", "cube_nocrs.tif", "no CRS"),
+    C("rasdaman-ingest-cube-rotated", "rasdaman ingest --cube {cube_rotated}", "cube_rotated.tif", "rotated"),
     C(
         "rasdaman-ingest-labels-dir",
         "rasdaman ingest --labels {empty_dir} --endpoint {closed}",
         "empty_dir",
         "is a directory",
     ),
+    C("rasdaman-ingest-labels-float", "rasdaman ingest --labels {labels_float}", "labels_float.tif", "uint8"),
+    C(
+        "rasdaman-ingest-labels-2band",
+        "rasdaman ingest --labels {labels_2band}",
+        "labels_2band.tif",
+        "one uint8 band",
+    ),
+    C(
+        "rasdaman-ingest-labels-shifted",
+        "rasdaman ingest --cube {cube} --labels {labels_shifted}",
+        "labels_shifted.tif",
+        "does not match",
+        "origin",
+    ),
     C("rasdaman-ingest-layout", "rasdaman ingest --cube {cube} --layout 4d --endpoint {closed}", "'4d'"),
+    C(
+        "rasdaman-ingest-3d-rasql",
+        "rasdaman ingest --cube {cube} --layout 3d --transport rasql",
+        "--layout",
+        "needs petascope",
+    ),
     C("rasdaman-ingest-method", "rasdaman ingest --cube {cube} --method ftp --endpoint {closed}", "'ftp'"),
     C(
         "rasdaman-ingest-tile-size",
         "rasdaman ingest --cube {cube} --tile-size 0 --endpoint {closed}",
-        "tile size",
+        "'--tile-size'",
     ),
+    C("rasdaman-ingest-tile-size-huge", "rasdaman ingest --cube {cube} --tile-size 9000", "'--tile-size'"),
     C(
         "rasdaman-ingest-id",
         "rasdaman ingest --cube {cube} --features-id a;b --endpoint {closed}",
         "'a;b'",
         "not a valid identifier",
     ),
+    C("rasdaman-ingest-labels-id", "rasdaman ingest --cube {cube} --labels-id 1x", "'--labels-id'", "'1x'"),
+    C(
+        "rasdaman-ingest-work-dir-file",
+        "rasdaman ingest --cube {cube} --work-dir {text}",
+        "'--work-dir'",
+        "is a file",
+    ),
+    C(
+        "rasdaman-ingest-no-credentials",
+        "rasdaman ingest --cube {cube} --work-dir {out}/w",
+        "rasdaman credentials",
+        "write-enabled account",
+        "CROPCUBE_RASDAMAN_USER",
+    ),
     C("rasdaman-classify-input-id", "rasdaman classify in;x out --endpoint {closed}", "'in;x'"),
     C("rasdaman-classify-output-id", "rasdaman classify in 9out --endpoint {closed}", "'9out'"),
+    C("rasdaman-classify-same-id", "rasdaman classify crops crops", "output coverage id", "must differ"),
     C(
         "rasdaman-classify-mode",
         "rasdaman classify in out --mode magic --endpoint {closed}",
         "--mode",
         "'magic'",
+    ),
+    C(
+        "rasdaman-classify-udf-rasql",
+        "rasdaman classify in out --mode udf --transport rasql",
+        "--mode",
+        "needs petascope",
+    ),
+    C(
+        "rasdaman-classify-udf-name",
+        "rasdaman classify in out --mode udf --udf drop",
+        "'--udf'",
+        "namespace.function",
     ),
     C(
         "rasdaman-classify-writer",
@@ -1023,18 +1138,48 @@ CASES: list[Case] = [
         "below",
     ),
     C(
+        "rasdaman-classify-area-rasql",
+        "rasdaman classify in out --area 1,2,3,4",
+        "--area",
+        "no CRS",
+        "--cells",
+    ),
+    C(
+        "rasdaman-classify-area-and-cells",
+        "rasdaman classify in out --area 1,2,3,4 --cells 0:1,0:1",
+        "--area",
+        "not both",
+    ),
+    C("rasdaman-classify-cells-text", "rasdaman classify in out --cells 0-9,0-9", "'--cells'", "X0:X1,Y0:Y1"),
+    C("rasdaman-classify-cells-empty", "rasdaman classify in out --cells 9:0,0:9", "'--cells'", "empty"),
+    C("rasdaman-classify-tile-size", "rasdaman classify in out --tile-size 8", "'--tile-size'"),
+    C(
+        "rasdaman-classify-progress-dir",
+        "rasdaman classify in out --progress {out}",
+        "'--progress'",
+        "is a directory",
+    ),
+    C(
         "rasdaman-classify-model-missing",
         "rasdaman classify in out --model {missing} --endpoint {closed}",
         "missing.tif",
     ),
+    C("rasdaman-classify-model-text", "rasdaman classify in out --model {text}", "notes.txt"),
     C(
         "rasdaman-classify-closed-port",
-        "rasdaman classify in out --endpoint {closed} --retries 0",
+        "rasdaman classify in out --endpoint {closed} --transport petascope --retries 0",
         "cannot connect",
+        "{closed}",
+    ),
+    C(
+        "rasdaman-classify-fallback-no-credentials",
+        "rasdaman classify in out --endpoint {closed} --retries 0",
+        "rasdaman credentials",
+        "write-enabled account",
     ),
     C(
         "rasdaman-deploy-no-rmanhome",
-        "rasdaman deploy --dry-run",
+        "rasdaman deploy",
         "--rmanhome",
         "RMANHOME",
         env={"RMANHOME": ""},
@@ -1042,8 +1187,9 @@ CASES: list[Case] = [
     C(
         "rasdaman-deploy-rmanhome-missing",
         "rasdaman deploy --rmanhome {missing} --dry-run",
+        "'--rmanhome'",
         "missing.tif",
-        "not a folder",
+        "does not exist",
     ),
     C(
         "rasdaman-deploy-language",
@@ -1057,10 +1203,17 @@ CASES: list[Case] = [
         "does not exist",
     ),
     C(
+        "rasdaman-deploy-endpoint",
+        "rasdaman deploy --rmanhome {empty_dir} --endpoint file:///x --dry-run",
+        "'--endpoint'",
+        "scheme 'file'",
+    ),
+    C(
         "rasdaman-undeploy-rmanhome-file",
         "rasdaman undeploy --rmanhome {text} --dry-run",
+        "'--rmanhome'",
         "notes.txt",
-        "not a folder",
+        "expected a folder",
     ),
     # -- the command itself -----------------------------------------------------------------------
     C("unknown-command", "classifyy {cube}", "classifyy"),
@@ -1111,10 +1264,23 @@ def test_bad_input(
     out.mkdir()
     extra = case.setup(files, out) if case.setup else {}
     before = _snapshot(out)
-    names = {"out": str(out), "closed": closed, **{k: str(v) for k, v in files.items()}, **extra}
-    args = [a.format(**names) for a in case.argv.split()]
+    port = closed.split(":")[2].split("/")[0]
+    names = {"out": str(out), "closed": closed, "closed_port": port, **{k: str(v) for k, v in files.items()}}
+    names.update(extra)
+    args = [a.format(**names) for a in shlex.split(case.argv)]
     try:
-        env = {"CROPCUBE_MODEL": str(files["bundle"]), "CROPCUBE_RASDAMAN_URL": None, **case.env}
+        env = {
+            "CROPCUBE_MODEL": str(files["bundle"]),
+            # rasdaman: no endpoint, rasmgr on a closed port, no credentials: the same outcome whether or
+            # not a rasdaman server listens on this machine (nothing may reach one)
+            "CROPCUBE_RASDAMAN_URL": None,
+            "CROPCUBE_RASQL_HOST": "127.0.0.1",
+            "CROPCUBE_RASQL_PORT": port,
+            "CROPCUBE_RASDAMAN_USER": None,
+            "CROPCUBE_RASDAMAN_PASSWORD": None,
+            "NETRC": "/nonexistent",
+            **case.env,
+        }
         result = CliRunner().invoke(app, args, env={k: v or None for k, v in env.items()})
     finally:
         while _HELD:

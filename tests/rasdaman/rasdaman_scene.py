@@ -11,9 +11,9 @@ import numpy.typing as npt
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
-from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.readers.grid import Grid
 
-GRID = CoverageGrid("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
+GRID = Grid.from_origin("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
 
 
 def make_cube(seed: int = 0) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint8]]:

@@ -12,6 +12,7 @@ from rasdaman_scene import GRID, Scene, ToyClassifier, box_classes, reference_cl
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
+from cropcube.rasdaman.grid import window
 from cropcube.rasdaman.ingest.job import ingest
 from cropcube.rasdaman.transport.petascope import PetascopeClient
 from cropcube.rasdaman.writeback.job import classify_coverage, udf_query
@@ -74,7 +75,7 @@ def test_area_subset_makes_a_coverage_on_the_same_grid(
     )
     assert report.window == (6, 4, 24, 21)
     desc = client.describe_coverage("crops_area")
-    assert desc.grid == GRID.window(6, 4, 24, 21)
+    assert desc.grid == window(GRID, 6, 4, 24, 21)
     np.testing.assert_array_equal(
         fake.array("crops_area")[0, 0], reference_classes(ingested.cube)[4:25, 6:30]
     )

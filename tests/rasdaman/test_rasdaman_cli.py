@@ -122,10 +122,41 @@ def test_udf_mode_with_the_classifier_as_server_function(
     np.testing.assert_array_equal(fake.array("crops_udf")[0, 0], clf.classify_array(scene.cube))
 
 
-def test_cli_errors_are_one_clear_line(fake: FakePetascope, tmp_path: Path) -> None:
+def _errors(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.lower().startswith("error")]
+
+
+def test_cli_errors_are_one_clear_line(fake: FakePetascope, bundle: Path, tmp_path: Path) -> None:
+    env = {"CROPCUBE_RASDAMAN_URL": fake.url, "NETRC": "/nonexistent"}
+    # an error the job finds: exactly one line `error: <input>: <problem>`, exit 2 (cli/main.py)
     result = CliRunner().invoke(
-        app, ["rasdaman", "classify", "in", "out", "--area", "1,2,3"], env={"CROPCUBE_RASDAMAN_URL": fake.url}
+        app,
+        [
+            "rasdaman",
+            "classify",
+            "no_such",
+            "out",
+            "--model",
+            str(bundle),
+            "--progress",
+            str(tmp_path / "p.json"),
+        ],
+        env=env,
     )
-    assert result.exit_code == 2 and "E_MIN,E_MAX,N_MIN,N_MAX" in result.output
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # printed, not raised
+    assert result.output.splitlines() == _errors(result.output)
+    assert len(_errors(result.output)) == 1 and result.output.startswith("error: rasdaman DescribeCoverage")
+    assert "no_such" in result.output and "Traceback" not in result.output
+    sent = len(fake.log)
+    # a bad value, typed or from the environment: a usage error naming the option, exit 2, nothing sent
+    result = CliRunner().invoke(app, ["rasdaman", "classify", "in", "out", "--area", "1,2,3"], env=env)
+    assert result.exit_code == 2
+    assert _errors(result.output) == [
+        "Error: Invalid value for '--area': '1,2,3' is not 'E_MIN,E_MAX,N_MIN,N_MAX'"
+    ]
     result = CliRunner().invoke(app, ["rasdaman", "query", "x"], env={"CROPCUBE_RASDAMAN_URL": "ftp://h/ows"})
-    assert result.exit_code == 2 and "scheme 'ftp'" in result.output
+    assert result.exit_code == 2
+    bad = "scheme 'ftp' is not http or https (from $CROPCUBE_RASDAMAN_URL)"
+    assert _errors(result.output) == [f"Error: Invalid value for '--endpoint': {bad}"]
+    assert len(fake.log) == sent

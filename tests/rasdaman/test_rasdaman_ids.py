@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cropcube.errors import InputError
@@ -46,12 +46,16 @@ def test_injection_strings_are_rejected_everywhere(bad: str) -> None:
 
 
 @given(st.text(min_size=1, max_size=30))
+@example("_")  # all underscores: the case the first version of this property got wrong (issue 16)
+@example("__")
+@example("_9")
 def test_accepted_ids_contain_only_identifier_characters(text: str) -> None:
     try:
         cid = ids.coverage_id(text)
     except InputError:
         return
-    assert cid.isascii() and (cid[0].isalpha() or cid[0] == "_") and cid.replace("_", "").isalnum()
+    # every character an ASCII letter, digit or "_", the first not a digit ("_" alone is valid)
+    assert all(c.isascii() and (c.isalnum() or c == "_") for c in cid) and not cid[0].isdigit()
 
 
 @pytest.mark.parametrize(

@@ -152,4 +152,4 @@ def test_real_flevoland_sample_round_trip(
     with rasterio.open(cube) as src:
         np.testing.assert_array_equal(fake.array("flevo")[0], src.read())
     desc = client.describe_coverage("flevo")
-    assert (desc.grid.left, desc.grid.top, desc.grid.resolution) == (677400.0, 5851960.0, 10.0)
+    assert desc.grid.transform[:6] == (10.0, 0.0, 677400.0, 0.0, -10.0, 5851960.0)

@@ -23,14 +23,22 @@ def udf_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def crop_udf(udf_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """A fresh import of udf/python/crop.py (empty bundle cache) with CROPCUBE_MODEL set."""
+    """The Python UDF as rasdaman loads it: udf/python/crop.py imported from its file, with a fresh
+    per-process model (CROPCUBE_MODEL set, no config file)."""
+    from cropcube.rasdaman.udf import python_udf
+
     monkeypatch.setenv("CROPCUBE_MODEL", str(udf_bundle))
     monkeypatch.delenv("CROPCUBE_CONFIG", raising=False)
+    monkeypatch.delenv("CROPCUBE_THREADS", raising=False)
+    monkeypatch.setenv("RMANHOME", str(udf_bundle.parent / "no_rmanhome"))
+    monkeypatch.setattr(python_udf, "PROCESS", python_udf.ProcessModel())
     spec = importlib.util.spec_from_file_location("crop_udf_under_test", ROOT / "udf" / "python" / "crop.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    module.UdfError = python_udf.UdfError  # type: ignore[attr-defined]
+    module.PROCESS = python_udf.PROCESS  # type: ignore[attr-defined]
     yield module
     sys.modules.pop(spec.name, None)
 

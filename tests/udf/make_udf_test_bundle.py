@@ -1,6 +1,6 @@
 """Write a tiny but real cropcube bundle for the UDF tests (C++ ctest fixture and pytest).
 
-    python tests/udf/make_udf_test_bundle.py OUT.pt
+    python tests/udf/make_udf_test_bundle.py OUT.pt [OUT_SEED8.pt]
 
 The network is a seeded 3x3 convolution stack over the 28 standardised channels with a stride-2
 stage (downsampling factor 2), so its maps have spatial structure, several classes and an orientation
@@ -88,6 +88,8 @@ def make_bundle(path: Path, seed: int = 7, arch: str | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_udf_test_bundle.py OUT.pt")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: make_udf_test_bundle.py OUT.pt [OUT_SEED8.pt]")
     make_bundle(Path(sys.argv[1]))
+    if len(sys.argv) == 3:  # a second bundle with other weights (reload tests)
+        make_bundle(Path(sys.argv[2]), seed=8)

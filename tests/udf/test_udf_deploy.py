@@ -21,6 +21,7 @@ from cropcube.rasdaman.udf.deploy import (
     RemoveFile,
     RemoveFolder,
     RunCommand,
+    WriteFile,
 )
 from cropcube.rasdaman.udf.executor import DeployError, execute
 from cropcube.rasdaman.udf.rasql_http import PetascopeRasql, RasqlError, rasql_url
@@ -133,7 +134,8 @@ def test_python_plan_and_wcps_class(rmanhome: Path, bundle: Path) -> None:
     steps = deploy.plan_deploy(opts)
     assert not any(isinstance(s, RunCommand) and s.argv[0] == "cmake" for s in steps)
     targets = {s.target.name for s in steps if isinstance(s, InstallFile)}
-    assert targets == {"crop.py", "my_model.pt", "crop.jar"}
+    assert targets == {"my_model.pt", "crop.jar"}
+    assert any(isinstance(s, WriteFile) and s.target.name == "crop.py" for s in steps)
     java = next(s for s in steps if isinstance(s, RunCommand) and s.argv[0].endswith("build.sh"))
     assert java.argv[1] == str(war)
     assert any(isinstance(s, RunCommand) and s.argv == ("systemctl", "restart", "rasdaman") for s in steps)
@@ -169,9 +171,19 @@ def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
     lines: list[str] = []
     execute(deploy.plan_deploy(opts), server, echo=lines.append)
     udf_dir = rmanhome / "share" / "rasdaman" / "udf"
-    assert (udf_dir / "crop.py").read_bytes() == (ROOT / "udf" / "python" / "crop.py").read_bytes()
+    installed = (udf_dir / "crop.py").read_text()
+    assert "SITE: tuple[str, ...] = ('/site', '/venv/site-packages')" in installed
+    assert (
+        installed.replace("'/site', '/venv/site-packages'", "")
+        == (ROOT / "udf" / "python" / "crop.py").read_text()
+    )
     assert (udf_dir / "cropcube" / "my_model.pt").read_bytes() == b"bundle bytes"
-    assert "python_path = /site:/venv/site-packages" in (rmanhome / "etc" / "cropcube.conf").read_text()
+    conf = (rmanhome / "etc" / "cropcube.conf").read_text()
+    assert f"model = {udf_dir / 'cropcube' / 'my_model.pt'}" in conf
+    from cropcube.inference.config import read_settings  # the file the deploy writes is valid settings
+
+    settings = read_settings({"CROPCUBE_CONFIG": str(rmanhome / "etc" / "cropcube.conf")})
+    assert settings.model == str(udf_dir / "cropcube" / "my_model.pt")
     assert server.registered
     assert len(lines) == len(deploy.plan_deploy(opts))
     # Upgrade in place: the second run deletes the registration first, then creates it again.
@@ -232,20 +244,24 @@ def test_rasql_url_and_credentials() -> None:
     assert rasql_url("https://h.example/rasdaman/") == "https://h.example/rasdaman/rasql"
     with pytest.raises(InputError, match="must not contain credentials"):
         rasql_url("http://rasadmin:pw@localhost:8080/rasdaman/ows")
-    with pytest.raises(InputError, match="not an http"):
+    with pytest.raises(InputError, match="not http or https"):
         rasql_url("ftp://localhost/rasdaman/ows")
 
 
 class FakeResponse:
     def __init__(self, status: int, body: str) -> None:
-        self.status_code, self.content, self.reason = status, body.encode(), "reason"
+        self.status_code, self.content, self.reason, self.headers = status, body.encode(), "reason", {}
 
 
 class FakeSession:
     def __init__(self, response: FakeResponse) -> None:
         self.response, self.auth, self.calls = response, None, []  # type: ignore[var-annotated]
 
-    def post(self, url: str, data: dict[str, str], timeout: object) -> FakeResponse:
+    def mount(self, prefix: str, adapter: object) -> None:
+        pass
+
+    def request(self, method: str, url: str, data: dict[str, str], **kwargs: object) -> FakeResponse:
+        assert method == "POST"
         self.calls.append((url, data))
         return self.response
 
@@ -268,3 +284,23 @@ def test_petascope_rasql_error_answer() -> None:
     run = PetascopeRasql("http://localhost:8080/rasdaman/ows", session=FakeSession(FakeResponse(400, report)))  # type: ignore[arg-type]
     with pytest.raises(RasqlError, match=r"HTTP 400.*UDF function not found"):
         run("delete function crop.classify")
+
+
+def test_no_register_builds_and_installs_only(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(rmanhome=rmanhome, model=bundle, register=False, restart=(("restart",),))
+    steps = deploy.plan_deploy(opts)
+    assert not any(isinstance(s, Rasql) for s in steps)
+    assert not any(isinstance(s, RunCommand) and s.argv == ("restart",) for s in steps)
+    assert any(isinstance(s, InstallFile) and s.target.name == "crop.so" for s in steps)
+    assert isinstance(steps[-1], WriteFile) and steps[-1].target.name == "cropcube.conf"
+
+
+def test_dry_run_needs_no_installation() -> None:
+    from typer.testing import CliRunner
+
+    from cropcube.cli.main import app
+
+    for command in (["rasdaman", "deploy", "--dry-run"], ["rasdaman", "undeploy", "--dry-run"]):
+        result = CliRunner().invoke(app, command, env={"RMANHOME": ""})
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert "$RMANHOME/share/rasdaman/udf/crop.so" in result.output

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +16,8 @@ import pytest
 
 from cropcube.inference.classifier import Classifier
 from cropcube.rasdaman.udf import deploy
+
+ROOT = Path(__file__).resolve().parents[2]
 
 T, C = 7, 4
 
@@ -81,38 +87,82 @@ def test_float_and_short_cells(
     np.testing.assert_array_equal(crop_udf.classify(band_first_2d(data).astype(np.int16)).T, reference)
 
 
-def test_bundle_loaded_once_per_process(
-    crop_udf: ModuleType, s2_window: tuple[Path, npt.NDArray[np.uint16]]
-) -> None:
-    cube = band_first_2d(s2_window[1][:, :8, :8])
-    crop_udf.classify(cube)
-    first = dict(crop_udf._classifiers)
-    crop_udf.classify(cube)
-    assert len(first) == 1
-    assert crop_udf._classifiers == first  # the same Classifier object, not reloaded
-
-
-def test_model_from_config_file_written_by_deploy(
+def test_bundle_loaded_once_then_reloaded_when_replaced(
     crop_udf: ModuleType,
     udf_bundle: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     s2_window: tuple[Path, npt.NDArray[np.uint16]],
 ) -> None:
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the UDF extends sys.path; keep that local
+    from make_udf_test_bundle import make_bundle
+
+    model = tmp_path / "model.pt"
+    shutil.copyfile(udf_bundle, model)
+    old = time.time() - 60
+    os.utime(model, (old, old))  # older than the racy window: a stat is all it takes
+    monkeypatch.setenv("CROPCUBE_MODEL", str(model))
+    cube = band_first_2d(s2_window[1][:, :40, :30])
+    first = crop_udf.classify(cube)
+    clf = crop_udf.PROCESS.classifier()
+    assert crop_udf.PROCESS.classifier() is clf  # unchanged files: the same classifier
+    # an atomic swap (rename) to other weights: the next call serves the new bundle
+    other = make_bundle(tmp_path / "seed8.pt", seed=8)
+    swapped = tmp_path / "model.pt.part"
+    shutil.copyfile(other, swapped)
+    swapped.replace(model)
+    second = crop_udf.classify(cube)
+    assert crop_udf.PROCESS.classifier() is not clf
+    assert crop_udf.PROCESS.classifier().metadata.content_hash != clf.metadata.content_hash
+    assert not np.array_equal(first, second)
+    # rewritten in place within the same second: the content hash tells
+    model.write_bytes(udf_bundle.read_bytes())
+    np.testing.assert_array_equal(crop_udf.classify(cube), first)
+    # a torn file (a writer half-way): a clean error naming the bundle; then the good file serves again
+    model.write_bytes(other.read_bytes()[: other.stat().st_size // 2])
+    with pytest.raises(crop_udf.UdfError, match=r"cannot open model bundle '.*model\.pt'"):
+        crop_udf.classify(cube)
+    model.write_bytes(other.read_bytes())
+    np.testing.assert_array_equal(crop_udf.classify(cube), second)
+
+
+def test_settings_from_the_config_file_and_its_changes(
+    crop_udf: ModuleType,
+    udf_bundle: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s2_window: tuple[Path, npt.NDArray[np.uint16]],
+) -> None:
     conf = tmp_path / "etc" / deploy.CONFIG_NAME
     conf.parent.mkdir()
-    conf.write_text(deploy.config_text(udf_bundle, (tmp_path / "site", tmp_path / "deps")))
+    conf.write_text(deploy.config_text(udf_bundle))
     monkeypatch.delenv("CROPCUBE_MODEL")
     monkeypatch.setenv("RMANHOME", str(tmp_path))
-    assert crop_udf.config_path() == conf
-    assert crop_udf.read_config(conf) == {
-        "model": str(udf_bundle),
-        "python_path": f"{tmp_path / 'site'}:{tmp_path / 'deps'}",
-    }
-    assert crop_udf.model_path() == str(udf_bundle)
-    assert crop_udf.classify(band_first_2d(s2_window[1][:, :5, :6])).shape == (6, 5)
-    assert sys.path[:2] == [str(tmp_path / "site"), str(tmp_path / "deps")]  # python_path, in order
+    cube = band_first_2d(s2_window[1][:, :5, :6])
+    assert crop_udf.classify(cube).shape == (6, 5)
+    assert crop_udf.PROCESS.settings().model == str(udf_bundle)
+    assert crop_udf.PROCESS.settings().threads is None  # unset: the UDF runs one thread per process
+    conf.write_text(deploy.config_text(udf_bundle) + "threads = 2\n")
+    os.utime(conf, (time.time() - 30, time.time() - 30))  # a new stamp even within one clock tick
+    assert crop_udf.PROCESS.settings().threads == 2
+    conf.write_text(deploy.config_text(udf_bundle) + "threads = lots\n")
+    os.utime(conf, (time.time() - 20, time.time() - 20))
+    with pytest.raises(crop_udf.UdfError, match=r"line 4: threads = 'lots'"):
+        crop_udf.classify(cube)
+
+
+def test_bootstrap_adds_its_folders_and_says_what_is_missing(tmp_path: Path) -> None:
+    installed = tmp_path / "crop.py"
+    installed.write_text(deploy.bootstrap_text(ROOT / "udf" / "python" / "crop.py", (tmp_path / "site",)))
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('crop', {str(installed)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "sys.path[:] = [p for p in sys.path if 'site-packages' not in p and 'python_model' not in p]\n"
+        "try:\n    m.classify(None)\nexcept ValueError as e:\n    print(e)\n"
+        f"print({str(tmp_path / 'site')!r} in sys.path)\n"
+    )
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True)
+    assert "crop.classify: cannot import cropcube" in out.stdout and out.stdout.strip().endswith("True")
 
 
 GOOD = np.full((T * C, 6, 5), 1200, dtype=np.uint16)
@@ -148,5 +198,6 @@ def test_missing_bundle(crop_udf: ModuleType, monkeypatch: pytest.MonkeyPatch, t
 def test_no_model_configured(crop_udf: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CROPCUBE_MODEL")
     monkeypatch.setenv("RMANHOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(crop_udf.UdfError, match="no model bundle configured"):
         crop_udf.classify(GOOD)

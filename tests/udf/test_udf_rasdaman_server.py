@@ -20,9 +20,10 @@ import rasterio
 import requests
 
 from cropcube.inference.classifier import Classifier
+from cropcube.rasdaman.transport.credentials import PASSWORD_ENV, USER_ENV
 from cropcube.rasdaman.udf import deploy
 from cropcube.rasdaman.udf.executor import execute
-from cropcube.rasdaman.udf.rasql_http import PASSWORD_ENV, USER_ENV, PetascopeRasql, RasqlError
+from cropcube.rasdaman.udf.rasql_http import PetascopeRasql, RasqlError
 
 pytestmark = pytest.mark.rasdaman
 URL = os.environ.get("CROPCUBE_RASDAMAN_URL", "")

@@ -1,9 +1,18 @@
 /* crop.classify adapter: validation, layout/orientation strides, the per-process bundle. */
 #include "adapter.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <array>
+#include <ctime>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
+
+#include "config.hpp"
+#include "support.hpp"
 
 namespace cropcube_udf {
 
@@ -240,11 +249,59 @@ void classify_into(const Plan& plan, cropcube_model* model, uint8_t* out, size_t
 
 namespace {
 
-/* Holds the process's bundle handle; closed when the library is unloaded. */
+/* What stat() says about a file: a change in any field means "re-read it". */
+struct FileStamp {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp& o) const {
+    return exists == o.exists && dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns &&
+           ctime_ns == o.ctime_ns;
+  }
+  bool operator!=(const FileStamp& o) const { return !(*this == o); }
+};
+
+FileStamp stamp_of(const std::string& path) {
+  FileStamp stamp;
+  struct stat st;
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return stamp;
+  stamp.exists = true;
+  stamp.dev = st.st_dev;
+  stamp.ino = st.st_ino;
+  stamp.size = st.st_size;
+  stamp.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  stamp.ctime_ns = int64_t(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
+  return stamp;
+}
+
+/* The environment variables of the settings, as one key (a change means "re-read the settings"). */
+std::string settings_environment() {
+  std::string key;
+  for (const char* name : {"CROPCUBE_CONFIG", "RMANHOME", "XDG_CONFIG_HOME", "HOME", "CROPCUBE_MODEL",
+                           "CROPCUBE_THREADS", "CROPCUBE_DEVICE", "CROPCUBE_PRECISION", "CROPCUBE_TILE_SIZE",
+                           "CROPCUBE_BATCH_SIZE"}) {
+    const char* value = std::getenv(name);
+    key += value ? value : "";
+    key += '\0';
+  }
+  return key;
+}
+
+/* The process's settings and bundle handle, and the stamps they were read at. */
 struct ProcessModel {
   std::mutex mutex;
-  cropcube_model* model = nullptr;
-  ~ProcessModel() { cropcube_close(model); }
+  std::string environment;
+  std::string config_file;
+  FileStamp config_stamp;
+  bool have_settings = false;
+  cropcube::Settings settings;
+  std::string path;
+  FileStamp bundle_stamp;
+  cropcube_options options{};
+  SharedModel model;
 };
 
 ProcessModel& process_model_holder() {
@@ -252,25 +309,122 @@ ProcessModel& process_model_holder() {
   return holder;
 }
 
+std::string support_error() { return cropcube::last_error_text(); }
+
+/* Re-read the settings when the environment or the config file changed. Caller holds the mutex. */
+void refresh_settings(ProcessModel& holder) {
+  std::string environment = settings_environment();
+  std::string config_file;
+  if (cropcube::find_config_file(&config_file) != CROPCUBE_OK) throw UdfError(support_error());
+  const FileStamp config_stamp = stamp_of(config_file);
+  if (holder.have_settings && environment == holder.environment && config_file == holder.config_file &&
+      config_stamp == holder.config_stamp) {
+    return;
+  }
+  cropcube::Settings settings;
+  if (cropcube::read_settings(&settings) != CROPCUBE_OK) throw UdfError(support_error());
+  holder.settings = settings;
+  holder.environment = std::move(environment);
+  holder.config_file = std::move(config_file);
+  holder.config_stamp = config_stamp;
+  holder.have_settings = true;
+}
+
+cropcube_options options_of(const cropcube::Settings& s) {
+  cropcube_options options;
+  cropcube_default_options(&options);
+  options.num_threads = s.threads >= 0 ? s.threads : kUdfDefaultThreads;
+  if (s.device >= 0) options.device = s.device;
+  if (s.precision >= 0) options.precision = s.precision;
+  if (s.tile_size >= 0) options.tile_size = s.tile_size;
+  if (s.batch_size >= 0) options.batch_size = s.batch_size;
+  return options;
+}
+
+/*
+ * File times have the resolution of the kernel's clock tick, so a file rewritten twice within one tick
+ * keeps its stamp. As git does with "racily clean" files, a stamp younger than kRacySeconds is not
+ * trusted: the bundle is opened again, and the kernel compares the file's content hash.
+ */
+constexpr int64_t kRacySeconds = 2;
+
+bool recently_changed(const FileStamp& stamp) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = int64_t(now.tv_sec) * 1000000000LL + now.tv_nsec;
+  return now_ns - stamp.mtime_ns < kRacySeconds * 1000000000LL;
+}
+
+bool same_options(const cropcube_options& a, const cropcube_options& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
 }  // namespace
 
-cropcube_model* process_model() {
+cropcube_options udf_options() {
   ProcessModel& holder = process_model_holder();
   std::lock_guard<std::mutex> lock(holder.mutex);
-  if (holder.model != nullptr) return holder.model;
-  std::array<char, 4096> path{};
-  int status = cropcube_resolve_model_path(path.data(), path.size());
-  if (status != CROPCUBE_OK) {
+  refresh_settings(holder);
+  return options_of(holder.settings);
+}
+
+SharedModel process_model() {
+  ProcessModel& holder = process_model_holder();
+  std::lock_guard<std::mutex> lock(holder.mutex);
+  refresh_settings(holder);
+  const std::string& path = holder.settings.model;
+  if (path.empty()) {
     throw UdfError("no model bundle configured (set CROPCUBE_MODEL, or `model = PATH` in "
-                   "$RMANHOME/etc/cropcube.conf): " + kernel_message(status));
+                   "$RMANHOME/etc/cropcube.conf or $CROPCUBE_CONFIG)");
   }
-  cropcube_model* model = nullptr;
-  status = cropcube_open(path.data(), nullptr, &model);
-  if (status != CROPCUBE_OK) {
-    throw UdfError("cannot open model bundle '" + std::string(path.data()) + "': " + kernel_message(status));
+  const cropcube_options options = options_of(holder.settings);
+  FileStamp before = stamp_of(path);
+  if (holder.model && path == holder.path && before == holder.bundle_stamp && same_options(options, holder.options) &&
+      !recently_changed(before)) {
+    return holder.model;
   }
-  holder.model = model;
-  return model;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!before.exists) {
+      throw UdfError("cannot open model bundle '" + path + "' (from " + holder.settings.model_source +
+                     "): the file does not exist");
+    }
+    cropcube_model* opened = nullptr;
+    const int status = cropcube_open(path.c_str(), &options, &opened);
+    const FileStamp after = stamp_of(path);
+    if (status == CROPCUBE_OK && after == before) {
+      holder.model = SharedModel(opened, cropcube_close);
+      holder.path = path;
+      holder.bundle_stamp = after;
+      holder.options = options;
+      return holder.model;
+    }
+    cropcube_close(opened);
+    if (after == before) {  // a stable file that does not open: the file is the problem
+      throw UdfError("cannot open model bundle '" + path + "' (from " + holder.settings.model_source +
+                     "): " + kernel_message(status));
+    }
+    before = after;  // rewritten while we read it: read it again
+  }
+  throw UdfError("model bundle '" + path + "' kept changing while it was being loaded (is it being rewritten "
+                 "in place? replace it atomically with a rename)");
+}
+
+std::string udf_error_text(const std::string& table_text, const std::string& detail) {
+  static const std::string kFallback =
+      "Execution error 448: General error reported by the language template when executing the UDF";
+  std::string text = table_text;
+  // rasdaman's text for 448 reads "Execution error $errorNo in line $lineNo, column $columnNo, near token
+  // $token: General error ...": a UDF error has no query position, so that clause goes.
+  const std::string position = " in line $lineNo, column $columnNo, near token $token";
+  const size_t at = text.find(position);
+  if (at != std::string::npos) text.erase(at, position.size());
+  const size_t number = text.find("$errorNo");
+  if (number != std::string::npos) text.replace(number, 8, "448");
+  while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
+  if (text.empty() || text.find('$') != std::string::npos || text.find("448") == std::string::npos) {
+    text = kFallback;
+  }
+  return detail.empty() ? text : text + ": " + detail;
 }
 
 }  // namespace cropcube_udf

@@ -16,6 +16,7 @@
 #define CROPCUBE_UDF_ADAPTER_H
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,13 +62,37 @@ ModelShape model_shape(const cropcube_model* model);
  */
 void classify_into(const Plan& plan, cropcube_model* model, uint8_t* out, size_t out_len);
 
+/* A model handle shared by the calls that use it; closed when the last one lets go. */
+using SharedModel = std::shared_ptr<cropcube_model>;
+
 /*
- * The bundle of this server process: resolved ($CROPCUBE_MODEL, else the `model = PATH` line of
- * $CROPCUBE_CONFIG or $RMANHOME/etc/cropcube.conf) and opened on the first call, then reused by every
- * call. A failed open is not cached, so fixing the configuration needs no restart. Thread-safe.
- * Throws UdfError naming the path and the problem.
+ * The bundle of this server process, with the kernel options of the settings (udf/src/config.hpp:
+ * $CROPCUBE_MODEL / $CROPCUBE_THREADS / ... over `model = PATH`, `threads = N`, ... in $CROPCUBE_CONFIG
+ * or $RMANHOME/etc/cropcube.conf). Threads default to kUdfDefaultThreads per process.
+ *
+ * Live reload, cheap per call: every call stat()s the config file and the bundle (and reads the
+ * settings' environment variables); only when one of them changed (path, inode, size, mtime or ctime)
+ * are the settings re-read or the bundle re-opened. A bundle changed less than 2 s ago is opened on every
+ * call (the kernel then compares its content hash): file times are too coarse to tell two rewrites
+ * within one clock tick apart. A bundle that changes while it is being opened (a writer
+ * rewriting it in place) is opened again, up to three times; a bundle that cannot be opened is an error
+ * naming it, and nothing is cached, so the next call tries again. Calls in flight keep the handle they
+ * started with. Thread-safe. Throws UdfError naming the path and the problem.
  */
-cropcube_model* process_model();
+SharedModel process_model();
+
+/* Threads per server process when the settings name none (docs/udf.md, "Thread budget"). */
+constexpr int32_t kUdfDefaultThreads = 1;
+
+/* The kernel options the settings ask for (threads default kUdfDefaultThreads). Throws UdfError. */
+cropcube_options udf_options();
+
+/*
+ * The text of the one rasdaman error the UDF raises: rasdaman's own text for UDF error 448 (from its
+ * error table, `table_text`) with every placeholder filled or removed, then ": " and `detail`. Falls back
+ * to a fixed text when the table's text is missing or has placeholders this function does not know.
+ */
+std::string udf_error_text(const std::string& table_text, const std::string& detail);
 
 }  // namespace cropcube_udf
 

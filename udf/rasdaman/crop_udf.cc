@@ -8,8 +8,8 @@
  * Everything else (validation, layouts, orientation, the per-process bundle) is in adapter.cc and is
  * tested without rasdaman. Error reporting: inside, every failure is a C++ exception; at this outermost
  * boundary they are all caught and turned into ONE r_Error with rasdaman's UDF error number 448
- * ("General error reported by the language template when executing the UDF", bin/errtxts) whose details
- * name the problem. r_Error is how rasdaman's own code reports a failed query to the client; rasserver
+ * ("General error reported by the language template when executing the UDF", bin/errtxts) whose text
+ * (placeholders filled) names the problem. rasserver sends what() to the client verbatim. r_Error is how rasdaman's own code reports a failed query to the client; rasserver
  * catches it around query evaluation and sends the text to the client instead of dying. Nothing else
  * (std::bad_alloc, c10::Error, ...) can leave this function, and no buffer outlives a failure.
  */
@@ -17,6 +17,7 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,10 @@ void read_cell_type(r_GMarray& cube, cropcube_udf::ArrayView& view) {
   if (base == nullptr) {
     throw cropcube_udf::UdfError("input array carries no cell type; cannot tell its bands");
   }
-  view.type_name = base->name() ? base->name() : "";
+  std::ostringstream description;  // e.g. "struct { ushort Band_1, ... }" (name() says only "Structure")
+  base->print_status(description);
+  view.type_name = description.str();
+  if (view.type_name.size() > 120) view.type_name = view.type_name.substr(0, 117) + "...";
   if (base->type_id() == r_Type::STRUCTURETYPE) {
     const auto* structure = static_cast<const r_Structure_Type*>(base);
     std::vector<BandType> bands;
@@ -104,11 +108,11 @@ cropcube_udf::ArrayView view_of(r_GMarray& cube) {
 r_GMarray* classify_or_throw(r_GMarray* cube) {
   if (cube == nullptr) throw cropcube_udf::UdfError("no input array");
   const cropcube_udf::ArrayView view = view_of(*cube);
-  cropcube_model* model = cropcube_udf::process_model();
-  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model));
+  const cropcube_udf::SharedModel model = cropcube_udf::process_model();  // reloaded when the files change
+  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model.get()));
 
   std::unique_ptr<char[]> classes(new char[plan.out_cells]);
-  cropcube_udf::classify_into(plan, model, reinterpret_cast<uint8_t*>(classes.get()), plan.out_cells);
+  cropcube_udf::classify_into(plan, model.get(), reinterpret_cast<uint8_t*>(classes.get()), plan.out_cells);
 
   r_Minterval domain(2);  // the input's (E, N) axes, origin kept: same grid as the input
   for (const cropcube_udf::Interval& axis : plan.out_domain) domain << r_Sinterval(axis.lo, axis.hi);
@@ -136,5 +140,9 @@ extern "C" __attribute__((visibility("default"))) r_GMarray* classify(r_GMarray*
   } catch (...) {
     message = "crop.classify: unknown internal error";
   }
-  throw r_Error(kUdfError, message);
+  // rasdaman's text for error 448 carries placeholders ($errorNo, $lineNo, ...) that only the query
+  // parser fills; the client prints what() as it is, so the text is completed here.
+  r_Error error(kUdfError);
+  error.set_what(cropcube_udf::udf_error_text(error.what(), message).c_str());
+  throw error;
 }

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
+
+#include "config.hpp"
 
 namespace cropcube {
 
@@ -25,42 +25,6 @@ bool add_axis(int64_t n, int64_t stride, int64_t* lo, int64_t* hi) {
   if (__builtin_mul_overflow(n - 1, stride, &span)) return false;
   int64_t* target = span < 0 ? lo : hi;
   return !__builtin_add_overflow(*target, span, target);
-}
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  size_t a = s.find_first_not_of(ws);
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(ws);
-  return s.substr(a, b - a + 1);
-}
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// "model = PATH" from a config file; comments start with '#'.
-bool model_from_config(const std::string& file, std::string* path) {
-  std::ifstream in(file);
-  if (!in) return false;
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    if (trim(line.substr(0, eq)) == "model") {
-      *path = trim(line.substr(eq + 1));
-      return !path->empty();
-    }
-  }
-  return false;
-}
-
-const char* env(const char* name) {
-  const char* v = std::getenv(name);
-  return (v && *v) ? v : nullptr;
 }
 }  // namespace
 
@@ -146,23 +110,14 @@ int check_output(const cropcube_output* out, int64_t height, int64_t width, int6
 
 int resolve_model_path(std::string* path) {
   path->clear();
-  if (const char* m = env("CROPCUBE_MODEL")) {
-    *path = m;
-    return CROPCUBE_OK;
-  }
-  std::vector<std::string> configs;
-  if (const char* c = env("CROPCUBE_CONFIG")) {
-    if (!file_exists(c)) return fail(CROPCUBE_E_IO, std::string("$CROPCUBE_CONFIG: config file ") + c + " does not exist");
-    configs.push_back(c);
-  }
-  if (const char* r = env("RMANHOME")) configs.push_back(std::string(r) + "/etc/cropcube.conf");
-  if (const char* x = env("XDG_CONFIG_HOME")) configs.push_back(std::string(x) + "/cropcube/kernel.conf");
-  else if (const char* h = env("HOME")) configs.push_back(std::string(h) + "/.config/cropcube/kernel.conf");
-  for (const auto& c : configs)
-    if (model_from_config(c, path)) return CROPCUBE_OK;
-  return fail(CROPCUBE_E_IO,
-              "model path: none given, $CROPCUBE_MODEL is unset and no config file has a 'model = PATH' line "
-              "($CROPCUBE_CONFIG, $RMANHOME/etc/cropcube.conf, ~/.config/cropcube/kernel.conf)");
+  Settings settings;
+  if (int rc = read_settings(&settings)) return rc;
+  if (settings.model.empty())
+    return fail(CROPCUBE_E_IO,
+                "model path: none given, $CROPCUBE_MODEL is unset and no config file has a 'model = PATH' line "
+                "($CROPCUBE_CONFIG, $RMANHOME/etc/cropcube.conf, ~/.config/cropcube/kernel.conf)");
+  *path = settings.model;
+  return CROPCUBE_OK;
 }
 
 int fingerprint_file(const std::string& path, FileFingerprint* out) {

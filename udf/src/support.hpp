@@ -27,7 +27,7 @@ int check_input(const cropcube_input* input, int64_t n_dates, int64_t n_bands);
 // Validate an output descriptor for a height x width image with n_classes probability planes.
 int check_output(const cropcube_output* output, int64_t height, int64_t width, int64_t n_classes);
 
-// Model path from $CROPCUBE_MODEL or the config files (see kernel.h); empty string when none.
+// Model path from the settings (config.hpp: $CROPCUBE_MODEL, else the config file); an error when none.
 // On failure returns a status and sets the error.
 int resolve_model_path(std::string* path);
 

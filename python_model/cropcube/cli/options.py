@@ -20,12 +20,14 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from cropcube.errors import InputError
 from cropcube.io.checks import require_dir, require_file, require_output_dir, require_output_file
+from cropcube.rasdaman import ids
+from cropcube.rasdaman.transport import credentials
 
 # -- value parsers and checks (BadParameter names the option in the message) ----------------------
 
@@ -398,7 +400,9 @@ RunDir = Annotated[
 BuildDir = Annotated[
     Path | None,
     typer.Option(
-        "--build-dir", help="CMake build folder (default udf/build).", callback=output_dir("build folder")
+        "--build-dir",
+        help="CMake build folder (default udf/build; rasdaman deploy: udf/build-rasdaman).",
+        callback=output_dir("build folder"),
     ),
 ]
 
@@ -546,11 +550,281 @@ Jobs = Annotated[
     int, typer.Option("--jobs", "-j", help="Parallel compile jobs (0 = all cores).", min=0, max=256)
 ]
 
-# -- rasdaman (for cli/rasdaman*.py, owned by h12) ---------------------------------------------------
+# -- rasdaman (cli/rasdaman.py, cli/rasdaman_udf.py) -------------------------------------------------
 
+
+def _value(check: Callable[[Any], Any]) -> Callable[[Any, Any, Any], Any]:
+    """Callback: ``check(value)`` (None passes); its InputError becomes a usage error of the option.
+
+    A value taken from an environment variable says so, since the user did not type it.
+    """
+
+    def callback(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except InputError as exc:
+            source = ctx.get_parameter_source(param.name or "")  # typer's own click: compare by name
+            where = f" (from ${param.envvar})" if getattr(source, "name", "") == "ENVIRONMENT" else ""
+            raise typer.BadParameter(f"{exc.problem}{where}") from None
+
+    return callback
+
+
+def _timeout(value: float) -> float:
+    seconds = ids.seconds(value)
+    if seconds > MAX_TIMEOUT:
+        raise InputError("--timeout", f"{value:g} s is more than a day ({MAX_TIMEOUT:g} s)")
+    return seconds
+
+
+def _coverage_id(what: str) -> Callable[[str], ids.CoverageId]:
+    def parse(value: str) -> ids.CoverageId:
+        try:
+            return ids.CoverageId(value, what)
+        except InputError as exc:
+            raise typer.BadParameter(exc.problem) from None
+
+    return parse
+
+
+def parse_area(text: str | AreaBox) -> AreaBox:
+    """``E_MIN,E_MAX,N_MIN,N_MAX`` -> :class:`AreaBox`."""
+    if isinstance(text, AreaBox):
+        return text
+    try:
+        return AreaBox(ids.area(text))
+    except InputError as exc:
+        raise typer.BadParameter(
+            exc.problem if exc.what == "--area" else f"{exc.what}: {exc.problem}"
+        ) from None
+
+
+def parse_cells(text: str | CellBox) -> CellBox:
+    """``X0:X1,Y0:Y1`` -> :class:`CellBox`."""
+    if isinstance(text, CellBox):
+        return text
+    try:
+        return CellBox(ids.cells(text))
+    except InputError as exc:
+        raise typer.BadParameter(exc.problem) from None
+
+
+class AreaBox(tuple[float, float, float, float]):
+    """A box ``(e_min, e_max, n_min, n_max)`` in a coverage's CRS."""
+
+
+class CellBox(tuple[int, int, int, int]):
+    """Inclusive rasdaman grid indices ``(x0, x1, y0, y1)``."""
+
+
+MAX_TIMEOUT = 86400.0
+
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar=credentials.URL_ENV,
+        show_envvar=False,
+        callback=_value(ids.endpoint),
+        help=f"petascope OWS endpoint, e.g. {credentials.DEFAULT_ENDPOINT} (default ${credentials.URL_ENV}; "
+        "deploy: that example).",
+    ),
+]
+Transport = Annotated[
+    Literal["auto", "petascope", "rasql"],
+    typer.Option(
+        "--transport",
+        help="petascope (WCS/WCPS/WCS-T), rasql (rasmgr; a community core without petascope) or auto: "
+        "petascope when an endpoint is set and answers, else rasql.",
+    ),
+]
+RasqlHost = Annotated[
+    str,
+    typer.Option(
+        "--rasql-host",
+        envvar=credentials.RASQL_HOST_ENV,
+        show_envvar=False,
+        callback=_value(ids.host),
+        help=f"rasmgr host of the rasql transport (default ${credentials.RASQL_HOST_ENV}, else localhost).",
+    ),
+]
+RasqlPort = Annotated[
+    int,
+    typer.Option(
+        "--rasql-port",
+        envvar=credentials.RASQL_PORT_ENV,
+        show_envvar=False,
+        min=1,
+        max=65535,
+        help=f"rasmgr port (default ${credentials.RASQL_PORT_ENV}, else 7001).",
+    ),
+]
 Retries = Annotated[
     int, typer.Option("--retries", help="Retries on connection errors, timeouts and 5xx.", min=0, max=20)
 ]
 Timeout = Annotated[
-    float, typer.Option("--timeout", help="Time limit of each request, seconds.", min=0.1, max=86400.0)
+    float,
+    typer.Option(
+        "--timeout",
+        callback=_value(_timeout),
+        help="Wall time of one call in seconds, connecting and every retry included.",
+    ),
 ]
+InputCoverage = Annotated[
+    str,
+    typer.Argument(
+        help="Feature coverage or collection (2-D 28 bands, or 3-D time x E x N over petascope).",
+        parser=_coverage_id("input coverage id"),
+        show_default=False,
+    ),
+]
+OutputCoverage = Annotated[
+    str,
+    typer.Argument(
+        help="New coverage (or collection) of crop classes to create.",
+        parser=_coverage_id("output coverage id"),
+        show_default=False,
+    ),
+]
+FeaturesId = Annotated[
+    str,
+    typer.Option(
+        "--features-id",
+        help="Id of the 2-D 28-band coverage / collection.",
+        parser=_coverage_id("--features-id"),
+    ),
+]
+Features3dId = Annotated[
+    str,
+    typer.Option("--features-3d-id", help="Id of the 3-D coverage.", parser=_coverage_id("--features-3d-id")),
+]
+LabelsId = Annotated[
+    str,
+    typer.Option(
+        "--labels-id", help="Id of the label coverage / collection.", parser=_coverage_id("--labels-id")
+    ),
+]
+IngestCube = Annotated[
+    Path | None,
+    typer.Option(
+        "--cube", help="28-band cube GeoTIFF (from `cropcube cube build`).", callback=input_file("cube")
+    ),
+]
+IngestLabels = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="uint8 class-index GeoTIFF (`cropcube labels brp`).",
+        callback=input_file("label raster"),
+    ),
+]
+Layout = Annotated[
+    Literal["2d", "3d", "both"],
+    typer.Option("--layout", help="2d (28 bands), 3d (time x E x N, 4 bands; petascope) or both."),
+]
+IngestMethod = Annotated[
+    Literal["auto", "wcst", "wcst_import"],
+    typer.Option(
+        "--method", help="petascope: wcst (direct), wcst_import, or auto (wcst_import when installed)."
+    ),
+]
+IngestWorkDir = Annotated[
+    Path,
+    typer.Option(
+        "--work-dir", help="Ingredients and progress records.", callback=output_dir("ingest work folder")
+    ),
+]
+UploadTileSize = Annotated[
+    int, typer.Option("--tile-size", help="Upload tile edge in pixels.", min=16, max=8192)
+]
+Replace = Annotated[
+    bool, typer.Option("--replace", help="Delete and rebuild an existing coverage this job did not make.")
+]
+Restart = Annotated[bool, typer.Option("--restart", help="Ignore progress records of earlier runs.")]
+Mode = Annotated[
+    Literal["client", "udf"],
+    typer.Option(
+        "--mode", help="client (classify here; any rasdaman) or udf (crop.classify inside; enterprise)."
+    ),
+]
+Area = Annotated[
+    AreaBox | None,
+    typer.Option(
+        "--area",
+        help="Box E_MIN,E_MAX,N_MIN,N_MAX in the coverage CRS (petascope).",
+        parser=parse_area,
+        metavar="E_MIN,E_MAX,N_MIN,N_MAX",
+    ),
+]
+Cells = Annotated[
+    CellBox | None,
+    typer.Option(
+        "--cells",
+        help="X0:X1,Y0:Y1 inclusive rasdaman grid indices (any transport).",
+        parser=parse_cells,
+        metavar="X0:X1,Y0:Y1",
+    ),
+]
+ProgressRecord = Annotated[
+    Path | None,
+    typer.Option(
+        "--progress",
+        help="Progress record (default <output_id>.progress.json).",
+        callback=output_file("progress record"),
+    ),
+]
+Udf = Annotated[str, typer.Option("--udf", help="UDF name in udf mode.", callback=_value(ids.udf_name))]
+Writer = Annotated[
+    Literal["wcst", "rasql"],
+    typer.Option("--writer", help="petascope output written by wcst (UpdateCoverage) or rasql tile updates."),
+]
+Query = Annotated[
+    str, typer.Argument(help="A WCPS query (petascope) or a rasql select (rasql).", show_default=False)
+]
+AnswerOut = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the answer to this file.", callback=output_file("answer")),
+]
+RmanHome = Annotated[
+    Path | None,
+    typer.Option(
+        "--rmanhome",
+        envvar="RMANHOME",
+        show_envvar=False,
+        help="The rasdaman installation (default $RMANHOME; a dry run needs none).",
+        callback=input_dir("rasdaman installation (RMANHOME)"),
+    ),
+]
+UdfModel = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", help="Bundle to install (default: the packaged one).", callback=input_file("model bundle")
+    ),
+]
+Language = Annotated[
+    Literal["cpp", "python"],
+    typer.Option("--language", help="UDF behind crop.classify: cpp (crop.so) or python (crop.py)."),
+]
+RestartCommand = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--restart-command",
+        help="Command that restarts rasdaman (repeatable), e.g. 'systemctl restart rasdaman'. "
+        "Default: $RMANHOME/bin/stop_rasdaman.sh then start_rasdaman.sh.",
+    ),
+]
+NoRestart = Annotated[
+    bool, typer.Option("--no-restart", help="Do not restart rasdaman (files load on next start).")
+]
+NoWcps = Annotated[bool, typer.Option("--no-wcps", help="Skip the petascope (WCPS) class.")]
+NoRegister = Annotated[
+    bool,
+    typer.Option(
+        "--no-register",
+        help="Build and install only: no restart, no rasql (e.g. in a container image build; run deploy "
+        "again once the server is up).",
+    ),
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the steps without running them.")]

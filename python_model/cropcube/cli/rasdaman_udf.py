@@ -1,107 +1,67 @@
-"""`cropcube rasdaman deploy|undeploy`: the UDF deployment (the rest of the group is in rasdaman.py)."""
+"""`cropcube rasdaman deploy|undeploy`: the UDF deployment (the rest of the group is in rasdaman.py).
+
+Each command parses its options (declared in :mod:`cropcube.cli.options`) and makes one call into
+:mod:`cropcube.rasdaman.jobs`.
+"""
 
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
-
 import typer
 
-from cropcube.errors import InputError
-from cropcube.rasdaman.udf import deploy as plan
-from cropcube.rasdaman.udf.executor import execute
-from cropcube.rasdaman.udf.rasql_http import DEFAULT_ENDPOINT, URL_ENV, PetascopeRasql
-
-_RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-_DEFAULT_BUNDLE = _RESOURCES / "models" / "cropcube_default_synthetic.pt"
+from cropcube.cli import options
 
 
-def _options(
-    model: Path | None,
-    rmanhome: Path | None,
-    language: str,
-    build_dir: Path | None,
-    restart_command: list[str] | None,
-    no_restart: bool,
-    no_wcps: bool,
-) -> plan.DeployOptions:
-    if rmanhome is None:
-        raise InputError("--rmanhome", "not given and $RMANHOME is not set")
-    if no_restart:
-        restart: tuple[tuple[str, ...], ...] | None = ()
-    elif restart_command:
-        restart = tuple(tuple(shlex.split(cmd)) for cmd in restart_command)
-    else:
-        restart = None
-    return plan.DeployOptions(
-        rmanhome=rmanhome.resolve(),
-        model=(model or _DEFAULT_BUNDLE).resolve(),
+def deploy(
+    model: options.UdfModel = None,
+    rmanhome: options.RmanHome = None,
+    endpoint: options.Endpoint = None,
+    language: options.Language = "cpp",
+    build_dir: options.BuildDir = None,
+    restart_command: options.RestartCommand = None,
+    no_restart: options.NoRestart = False,
+    no_wcps: options.NoWcps = False,
+    no_register: options.NoRegister = False,
+    dry_run: options.DryRun = False,
+) -> None:
+    """Build and install crop.classify into rasdaman (enterprise), register it, run a smoke query."""
+    from cropcube.rasdaman import jobs
+
+    jobs.deploy(
+        rmanhome=rmanhome,
+        model=model,
         language=language,
-        build_dir=build_dir.resolve() if build_dir else None,
-        torch_cmake_prefix=plan.default_torch_prefix(),
-        python_path=plan.default_python_path(),
-        restart=restart,
+        build_dir=build_dir,
+        restart_command=restart_command or (),
+        no_restart=no_restart,
         wcps=not no_wcps,
+        register=not no_register,
+        endpoint=endpoint,
+        dry_run=dry_run,
+        echo=typer.echo,
     )
 
 
-_RMANHOME = typer.Option(None, "--rmanhome", envvar="RMANHOME", help="rasdaman installation ($RMANHOME).")
-_ENDPOINT = typer.Option(
-    DEFAULT_ENDPOINT,
-    "--endpoint",
-    envvar=URL_ENV,
-    help="petascope OWS endpoint; rasql goes to its /rasdaman/rasql sibling.",
-)
-_LANGUAGE = typer.Option(
-    "cpp",
-    "--language",
-    help="UDF behind crop.classify: cpp (crop.so) or python (crop.py).",
-)
-_RESTART = typer.Option(
-    None,
-    "--restart-command",
-    help="Command that restarts rasdaman (repeatable), e.g. 'systemctl restart rasdaman'. "
-    "Default: $RMANHOME/bin/stop_rasdaman.sh then start_rasdaman.sh.",
-)
-_NO_RESTART = typer.Option(False, "--no-restart", help="Do not restart rasdaman (files load on next start).")
-_MODEL = typer.Option(None, "--model", help="Bundle to install (default: the packaged one).")
-_BUILD_DIR = typer.Option(None, "--build-dir", help="CMake build folder for crop.so.")
-_NO_WCPS = typer.Option(False, "--no-wcps", help="Skip the petascope (WCPS) class.")
-_DRY_RUN = typer.Option(False, "--dry-run", help="Print the steps without running them.")
+def undeploy(
+    rmanhome: options.RmanHome = None,
+    endpoint: options.Endpoint = None,
+    restart_command: options.RestartCommand = None,
+    no_restart: options.NoRestart = False,
+    dry_run: options.DryRun = False,
+) -> None:
+    """Unregister crop.classify and remove every file deploy installed."""
+    from cropcube.rasdaman import jobs
+
+    jobs.undeploy(
+        rmanhome=rmanhome,
+        restart_command=restart_command or (),
+        no_restart=no_restart,
+        endpoint=endpoint,
+        dry_run=dry_run,
+        echo=typer.echo,
+    )
 
 
 def register(rasdaman_app: typer.Typer) -> None:
     """Add the UDF deployment subcommands to the ``cropcube rasdaman`` group."""
-
-    @rasdaman_app.command("deploy")
-    def deploy(
-        model: Path | None = _MODEL,
-        rmanhome: Path | None = _RMANHOME,
-        endpoint: str = _ENDPOINT,
-        language: str = _LANGUAGE,
-        build_dir: Path | None = _BUILD_DIR,
-        restart_command: list[str] | None = _RESTART,
-        no_restart: bool = _NO_RESTART,
-        no_wcps: bool = _NO_WCPS,
-        dry_run: bool = _DRY_RUN,
-    ) -> None:
-        """Build and install crop.classify into rasdaman (enterprise), register it, run a smoke query."""
-        opts = _options(model, rmanhome, language, build_dir, restart_command, no_restart, no_wcps)
-        execute(plan.plan_deploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)
-        if not dry_run:
-            typer.echo(
-                f"{plan.FUNCTION} deployed ({opts.language}); try: "
-                f"select {plan.FUNCTION}(c[0:99,0:99]) from <collection> as c"
-            )
-
-    @rasdaman_app.command("undeploy")
-    def undeploy(
-        rmanhome: Path | None = _RMANHOME,
-        endpoint: str = _ENDPOINT,
-        restart_command: list[str] | None = _RESTART,
-        no_restart: bool = _NO_RESTART,
-        dry_run: bool = _DRY_RUN,
-    ) -> None:
-        """Unregister crop.classify and remove every file deploy installed."""
-        opts = _options(None, rmanhome, "cpp", None, restart_command, no_restart, True)
-        execute(plan.plan_undeploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)
+    rasdaman_app.command("deploy")(deploy)
+    rasdaman_app.command("undeploy")(undeploy)

@@ -1,4 +1,7 @@
-"""The north-up grid of a coverage, and the subsets that select pixels of it.
+"""What petascope needs of a grid: EPSG code, square pixel size, and the subsets that select pixels.
+
+There is one grid type, :class:`cropcube.readers.grid.Grid` (a cube file's grid and a coverage's grid are
+the same thing); this module holds only petascope's conventions about it, as functions.
 
 Conventions (those of petascope): axes ``E`` (grid order 0) and ``N`` (grid order 1); the grid origin
 of a coverage description is the CENTRE of its first pixel; a read subset is given in CRS coordinates.
@@ -10,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rasterio.transform import Affine
+from rasterio.windows import Window
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
+from cropcube.readers.grid import Grid
 
 
 def format_number(value: float) -> str:
@@ -60,105 +64,92 @@ class AxisSubset:
         return f"{self.axis}({format_number(self.lo or 0.0)}:{format_number(self.hi or 0.0)})"
 
 
-@dataclass(frozen=True)
-class CoverageGrid:
-    """A north-up 2-D grid: west edge, north edge, square pixel size, size in pixels.
+# -- petascope's view of the one grid type (readers.grid.Grid) --------------------------------------------
 
-    Attributes:
-        crs: ``"EPSG:<code>"``.
-        left: E of the west edge of column 0.
-        top: N of the north edge of row 0.
-        resolution: pixel size in CRS units (positive).
-        width: number of columns (E).
-        height: number of rows (N, top to bottom).
+
+def epsg(grid: Grid) -> int:
+    """The EPSG code of the grid's CRS (petascope names CRSs by EPSG code).
+
+    Raises:
+        InputError: the CRS has no EPSG code.
     """
+    code = grid.rasterio_crs.to_epsg()
+    if code is None:
+        raise InputError(grid.source or "grid", f"CRS {grid.crs} has no EPSG code; petascope needs one")
+    return int(code)
 
-    crs: str
-    left: float
-    top: float
-    resolution: float
-    width: int
-    height: int
 
-    def __post_init__(self) -> None:
-        ids.finite(self.left, "grid west edge")
-        ids.finite(self.top, "grid north edge")
-        if not ids.finite(self.resolution, "grid resolution") > 0:
-            raise InputError("grid resolution", f"{self.resolution} must be positive")
-        if self.width < 1 or self.height < 1:
-            raise InputError("grid size", f"{self.width}x{self.height} must be at least 1x1")
-        if not self.crs.upper().startswith("EPSG:") or not self.crs[5:].isdigit():
-            raise InputError("grid crs", f"{self.crs!r} is not 'EPSG:<code>'")
+def pixel_size(grid: Grid) -> float:
+    """The side of the grid's square pixels (cropcube's coverages have square pixels).
 
-    @property
-    def epsg(self) -> int:
-        """The EPSG code."""
-        return int(self.crs[5:])
+    Raises:
+        InputError: the pixels are not square.
+    """
+    xres, yres = grid.resolution
+    if abs(xres - yres) > 1e-9 * max(xres, yres):
+        raise InputError(grid.source or "grid", f"pixels are {xres:g} x {yres:g}, not square")
+    return xres
 
-    @property
-    def transform(self) -> Affine:
-        """GDAL affine transform of the grid."""
-        return Affine(self.resolution, 0.0, self.left, 0.0, -self.resolution, self.top)
 
-    def window(self, col: int, row: int, width: int, height: int) -> CoverageGrid:
-        """The sub-grid of ``width`` x ``height`` pixels starting at (col, row); must lie inside."""
-        if (
-            col < 0
-            or row < 0
-            or width < 1
-            or height < 1
-            or col + width > self.width
-            or row + height > self.height
-        ):
-            raise InputError(
-                "window", f"({col},{row},{width},{height}) is outside the {self.width}x{self.height} grid"
-            )
-        return CoverageGrid(
-            self.crs,
-            self.left + col * self.resolution,
-            self.top - row * self.resolution,
-            self.resolution,
-            width,
-            height,
+def read_subsets(grid: Grid, col: int, row: int, width: int, height: int) -> tuple[AxisSubset, AxisSubset]:
+    """E and N subsets through the centres of the first and last pixels of a window."""
+    r, left, top = pixel_size(grid), grid.transform.c, grid.transform.f
+    e0 = left + (col + 0.5) * r
+    e1 = left + (col + width - 0.5) * r
+    n_top = top - (row + 0.5) * r
+    n_bottom = top - (row + height - 0.5) * r
+    if width == 1:  # a trim needs lo < hi: widen by a quarter pixel, still inside the pixel
+        e0, e1 = e0 - r / 4, e1 + r / 4
+    if height == 1:
+        n_bottom, n_top = n_bottom - r / 4, n_top + r / 4
+    return AxisSubset("E", e0, e1), AxisSubset("N", n_bottom, n_top)
+
+
+def edge_subsets(grid: Grid, col: int, row: int, width: int, height: int) -> tuple[AxisSubset, AxisSubset]:
+    """E and N subsets along the outer pixel edges of a window (the WCS-T UpdateCoverage form)."""
+    r, left, top = pixel_size(grid), grid.transform.c, grid.transform.f
+    return (
+        AxisSubset("E", left + col * r, left + (col + width) * r),
+        AxisSubset("N", top - (row + height) * r, top - row * r),
+    )
+
+
+def window(grid: Grid, col: int, row: int, width: int, height: int) -> Grid:
+    """The sub-grid of ``width`` x ``height`` pixels starting at (col, row); it must lie inside.
+
+    Raises:
+        InputError: the window reaches outside the grid.
+    """
+    if (
+        col < 0
+        or row < 0
+        or width < 1
+        or height < 1
+        or col + width > grid.width
+        or row + height > grid.height
+    ):
+        raise InputError(
+            "window", f"({col},{row},{width},{height}) is outside the {grid.width}x{grid.height} grid"
         )
+    return grid.subgrid(Window(col, row, width, height))
 
-    def read_subsets(self, col: int, row: int, width: int, height: int) -> tuple[AxisSubset, AxisSubset]:
-        """E and N subsets through the centres of the first and last pixels of a window."""
-        r = self.resolution
-        e0 = self.left + (col + 0.5) * r
-        e1 = self.left + (col + width - 0.5) * r
-        n_top = self.top - (row + 0.5) * r
-        n_bottom = self.top - (row + height - 0.5) * r
-        if width == 1:  # a trim needs lo < hi: widen by a quarter pixel, still inside the pixel
-            e0, e1 = e0 - r / 4, e1 + r / 4
-        if height == 1:
-            n_bottom, n_top = n_bottom - r / 4, n_top + r / 4
-        return AxisSubset("E", e0, e1), AxisSubset("N", n_bottom, n_top)
 
-    def edge_subsets(self, col: int, row: int, width: int, height: int) -> tuple[AxisSubset, AxisSubset]:
-        """E and N subsets along the outer pixel edges of a window (the WCS-T UpdateCoverage form)."""
-        r = self.resolution
-        return (
-            AxisSubset("E", self.left + col * r, self.left + (col + width) * r),
-            AxisSubset("N", self.top - (row + height) * r, self.top - row * r),
-        )
+def locate(grid: Grid, e_lo: float, e_hi: float, n_lo: float, n_hi: float) -> tuple[int, int, int, int]:
+    """Pixel window ``(col, row, width, height)`` of the pixels whose centres lie in a box.
 
-    def locate(self, e_lo: float, e_hi: float, n_lo: float, n_hi: float) -> tuple[int, int, int, int]:
-        """Pixel window ``(col, row, width, height)`` of the pixels whose centres lie in a box.
-
-        Raises:
-            InputError: the box selects no pixel of the grid.
-        """
-        e_lo, e_hi = ids.interval(e_lo, e_hi, "area E")
-        n_lo, n_hi = ids.interval(n_lo, n_hi, "area N")
-        r = self.resolution
-        c0 = max(0, _ceil_index((e_lo - self.left) / r - 0.5))
-        c1 = min(self.width - 1, _floor_index((e_hi - self.left) / r - 0.5))
-        r0 = max(0, _ceil_index((self.top - n_hi) / r - 0.5))
-        r1 = min(self.height - 1, _floor_index((self.top - n_lo) / r - 0.5))
-        if c1 < c0 or r1 < r0:
-            raise InputError("area", f"E({e_lo},{e_hi}) N({n_lo},{n_hi}) selects no pixel of the coverage")
-        return c0, r0, c1 - c0 + 1, r1 - r0 + 1
+    Raises:
+        InputError: the box selects no pixel of the grid.
+    """
+    e_lo, e_hi = ids.interval(e_lo, e_hi, "area E")
+    n_lo, n_hi = ids.interval(n_lo, n_hi, "area N")
+    r, left, top = pixel_size(grid), grid.transform.c, grid.transform.f
+    c0 = max(0, _ceil_index((e_lo - left) / r - 0.5))
+    c1 = min(grid.width - 1, _floor_index((e_hi - left) / r - 0.5))
+    r0 = max(0, _ceil_index((top - n_hi) / r - 0.5))
+    r1 = min(grid.height - 1, _floor_index((top - n_lo) / r - 0.5))
+    if c1 < c0 or r1 < r0:
+        raise InputError("area", f"E({e_lo},{e_hi}) N({n_lo},{n_hi}) selects no pixel of the coverage")
+    return c0, r0, c1 - c0 + 1, r1 - r0 + 1
 
 
 def _floor_index(x: float) -> int:

@@ -52,6 +52,8 @@ class Grid:
         if int(self.width) < 1 or int(self.height) < 1:
             raise InputError(what, f"grid size {self.width}x{self.height} must be at least 1x1")
         t = self.transform
+        if not all(math.isfinite(v) for v in tuple(t)[:6]):
+            raise InputError(what, f"grid transform {tuple(t)[:6]} has a non-finite number")
         if t.b != 0 or t.d != 0:
             raise InputError(what, f"rotated or sheared grids are not supported (transform {tuple(t)[:6]})")
         if not (t.a > 0 and t.e < 0):
@@ -100,6 +102,13 @@ class Grid:
         width = round((right - left) / resolution)
         height = round((top - bottom) / resolution)
         return cls(crs_obj.to_string(), Affine(resolution, 0.0, left, 0.0, -resolution, top), width, height)
+
+    @classmethod
+    def from_origin(
+        cls, crs: str, left: float, top: float, resolution: float, width: int, height: int
+    ) -> Grid:
+        """The grid of ``width`` x ``height`` square pixels whose north-west corner is (left, top)."""
+        return cls(crs, Affine(resolution, 0.0, left, 0.0, -resolution, top), width, height)
 
     @classmethod
     def of_dataset(cls, dataset: Any, source: str | None = None) -> Grid:

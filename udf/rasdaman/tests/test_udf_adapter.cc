@@ -6,7 +6,14 @@
  * Layout tests check every stride by reading cells through the descriptor; model tests run the kernel
  * on the same scene in every layout and orientation and compare with the plain image layout.
  */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <ctime>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -289,16 +296,93 @@ void test_classification_in_every_layout(cropcube_model* model) {
   CHECK(out[static_cast<size_t>(e * 37 + n + 1)] != 0);
 }
 
-void test_process_model(const char* bundle) {
-  // Missing bundle first: a clean error naming the path, and nothing cached.
-  setenv("CROPCUBE_MODEL", "/nonexistent/cropcube_model.pt", 1);
-  check_error("missing bundle", [] { cropcube_udf::process_model(); }, "/nonexistent/cropcube_model.pt");
-  setenv("CROPCUBE_MODEL", bundle, 1);
-  cropcube_model* first = cropcube_udf::process_model();
-  CHECK(first != nullptr);
-  // Loaded once per process: later calls reuse the handle even when the environment changes.
-  setenv("CROPCUBE_MODEL", "/nonexistent/other.pt", 1);
-  CHECK(cropcube_udf::process_model() == first);
+std::vector<char> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::vector<char>& bytes, size_t n) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);  // in place: same inode
+  out.write(bytes.data(), static_cast<std::streamsize>(n));
+}
+
+std::string metadata_of(const cropcube_udf::SharedModel& model) { return cropcube_metadata_json(model.get()); }
+
+void age(const std::string& path, int seconds) {  // pretend the file was last changed `seconds` ago
+  struct timespec times[2];
+  clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= seconds;
+  times[1] = times[0];
+  utimensat(AT_FDCWD, path.c_str(), times, 0);
+}
+
+void test_process_model(const char* bundle, const char* bundle2) {
+  char dir_template[] = "/tmp/cropcube_udf_reload_XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string path = dir + "/model.pt";
+  const auto first = read_file(bundle), second = read_file(bundle2);
+  unsetenv("CROPCUBE_CONFIG");
+  // Missing bundle: a clean error naming the path, and nothing cached.
+  setenv("CROPCUBE_MODEL", path.c_str(), 1);
+  check_error("missing bundle", [] { cropcube_udf::process_model(); }, path);
+  write_file(path, first, first.size());
+  age(path, 10);
+  const auto a = cropcube_udf::process_model();
+  CHECK(a != nullptr);
+  // Unchanged files: the same handle (stat only).
+  CHECK(cropcube_udf::process_model() == a);
+  const std::string meta_a = metadata_of(a);
+  // Atomic replacement (rename): the next call serves the new bundle; a call in flight keeps the old one.
+  const std::string tmp = dir + "/model.pt.part";
+  write_file(tmp, second, second.size());
+  CHECK(std::rename(tmp.c_str(), path.c_str()) == 0);
+  const auto b = cropcube_udf::process_model();
+  CHECK(metadata_of(b) != meta_a);
+  CHECK(metadata_of(a) == meta_a);
+  // In-place rewrite within the same clock tick: the stamp may not change, the content hash does.
+  write_file(path, first, first.size());
+  CHECK(metadata_of(cropcube_udf::process_model()) == meta_a);
+  // A torn file (a writer half-way): a clean error naming the bundle, the old handle still usable.
+  write_file(path, second, second.size() / 2);
+  check_error("torn bundle", [] { cropcube_udf::process_model(); }, "cannot open model bundle '" + path + "'");
+  CHECK(metadata_of(a) == meta_a);
+  write_file(path, second, second.size());
+  CHECK(metadata_of(cropcube_udf::process_model()) == metadata_of(b));
+  // Settings: threads default to one per server process; the config file is re-read when it changes.
+  CHECK(cropcube_udf::udf_options().num_threads == cropcube_udf::kUdfDefaultThreads);
+  const std::string conf = dir + "/cropcube.conf";
+  { std::ofstream(conf) << "model = model.pt\nthreads = 3\nprecision = bfloat16\n"; }
+  unsetenv("CROPCUBE_MODEL");
+  setenv("CROPCUBE_CONFIG", conf.c_str(), 1);
+  CHECK(cropcube_udf::udf_options().num_threads == 3);
+  CHECK(cropcube_udf::udf_options().precision == CROPCUBE_PRECISION_BFLOAT16);
+  CHECK(metadata_of(cropcube_udf::process_model()) == metadata_of(b));
+  { std::ofstream(conf) << "model = model.pt\nthreads = 2 # fewer\n"; }
+  age(conf, 5);  // a different stamp even within one clock tick
+  CHECK(cropcube_udf::udf_options().num_threads == 2);
+  { std::ofstream(conf) << "model = model.pt\nthreads = lots\n"; }
+  age(conf, 7);
+  check_error("bad config line", [] { cropcube_udf::process_model(); }, conf + " line 2: threads = 'lots'");
+  unsetenv("CROPCUBE_CONFIG");
+  std::remove(conf.c_str());
+  std::remove(path.c_str());
+  rmdir(dir.c_str());
+}
+
+void test_error_text() {
+  using cropcube_udf::udf_error_text;
+  const std::string table =
+      "Execution error $errorNo in line $lineNo, column $columnNo, near token $token: General error reported by "
+      "the language template when executing the UDF.";
+  CHECK(udf_error_text(table, "crop.classify: bad") ==
+        "Execution error 448: General error reported by the language template when executing the UDF: crop.classify: bad");
+  // Missing table or an unknown placeholder: the fixed text, never a '$'.
+  for (const std::string& t : {std::string(), std::string("no explanation text available - cannot find/load file"),
+                               std::string("Error $what happened at 448")}) {
+    const std::string text = udf_error_text(t, "crop.classify: x");
+    CHECK(text.find('$') == std::string::npos && text.find("448") != std::string::npos &&
+          text.find("crop.classify: x") != std::string::npos);
+  }
 }
 
 }  // namespace
@@ -319,7 +403,8 @@ int main(int argc, char** argv) {
   }
   test_classification_in_every_layout(model);
   cropcube_close(model);
-  test_process_model(argv[1]);
+  test_error_text();
+  test_process_model(argv[1], argc > 2 ? argv[2] : argv[1]);
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

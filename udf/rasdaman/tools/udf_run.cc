@@ -2,11 +2,16 @@
  * cropcube_udf_run: run the crop.classify adapter on a raw array file, exactly as the shim does
  * inside rasserver (same validation, strides, per-process bundle from $CROPCUBE_MODEL / config).
  *
- *   cropcube_udf_run --domain 100:149,-20:9 --type ushort --bands 28 --layout pixel IN.raw OUT.raw
+ *   cropcube_udf_run --domain 100:149,-20:9 --type ushort --bands 28 --layout pixel [--repeat N] IN.raw OUT.raw
+ *
+ * --repeat N: classify N more times after the first call (a warm server process) and print
+ * "calls N median_s M p90_s P" (scripts/bench_udf_threads.py measures the thread budget with it).
  *
  * IN.raw: the cells as rasdaman linearises them (last axis fastest). OUT.raw: uint8 [E][N], N fastest.
  * Prints the output domain ("[100:149,-20:9]") on stdout; errors go to stderr with exit status 1.
  */
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +57,7 @@ BandType parse_type(const std::string& name) {
 
 int run(int argc, char** argv) {
   ArrayView view;
+  int repeat = 0;
   std::string in_path, out_path;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
@@ -64,6 +70,8 @@ int run(int argc, char** argv) {
       view.type_name = argv[i];
     } else if (arg == "--bands" && has_value) {
       view.n_bands = std::atoll(argv[++i]);
+    } else if (arg == "--repeat" && has_value) {
+      repeat = std::atoi(argv[++i]);
     } else if (arg == "--layout" && has_value) {
       const std::string layout = argv[++i];
       if (layout != "pixel" && layout != "channel") throw UdfError("--layout must be pixel or channel");
@@ -81,10 +89,17 @@ int run(int argc, char** argv) {
   view.data = cells.data();
   view.byte_size = cells.size();
 
-  cropcube_model* model = cropcube_udf::process_model();
-  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model));
+  const cropcube_udf::SharedModel model = cropcube_udf::process_model();
+  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model.get()));
   std::vector<uint8_t> classes(plan.out_cells);
-  cropcube_udf::classify_into(plan, model, classes.data(), classes.size());
+  cropcube_udf::classify_into(plan, model.get(), classes.data(), classes.size());
+  std::vector<double> seconds;
+  for (int i = 0; i < repeat; ++i) {  // warm calls, as a rasserver process serves them (model per call)
+    const auto start = std::chrono::steady_clock::now();
+    const cropcube_udf::SharedModel again = cropcube_udf::process_model();
+    cropcube_udf::classify_into(plan, again.get(), classes.data(), classes.size());
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
 
   const std::string tmp = positional[1] + ".part";
   {
@@ -98,6 +113,11 @@ int run(int argc, char** argv) {
   std::printf("[%lld:%lld,%lld:%lld]\n", static_cast<long long>(plan.out_domain[0].lo),
               static_cast<long long>(plan.out_domain[0].hi), static_cast<long long>(plan.out_domain[1].lo),
               static_cast<long long>(plan.out_domain[1].hi));
+  if (!seconds.empty()) {
+    std::sort(seconds.begin(), seconds.end());
+    std::printf("calls %zu median_s %.6f p90_s %.6f\n", seconds.size(), seconds[seconds.size() / 2],
+                seconds[std::min(seconds.size() - 1, seconds.size() * 9 / 10)]);
+  }
   return 0;
 }
 

@@ -17,32 +17,31 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import rasterio
-from rasterio.windows import Window
 
 from cropcube.classes import ClassTable, load_class_table
-from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
-from cropcube.io.checks import require_file
 from cropcube.rasdaman import ids, metadata
-from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.rasdaman.grid import epsg
 from cropcube.rasdaman.ingest.ingredients import coverage_ingredients, tiling_for, write_ingredients
+from cropcube.rasdaman.ingest.sources import Source, open_inputs, source_hash, strips
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.coverage_io import CoverageWriter
 from cropcube.rasdaman.transport.errors import NoSuchCoverageError
 from cropcube.rasdaman.transport.gml import Band
 from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.readers.grid import Grid
 
 log = logging.getLogger(__name__)
 LAYOUTS = ("2d", "3d", "both")
 METHODS = ("auto", "wcst", "wcst_import")
+MAX_TILE = 8192
 WCST_IMPORT = "wcst_import.sh"
 
 
@@ -54,6 +53,7 @@ class CoverageResult:
     action: str
     tiles_written: int = 0
     ingredients: Path | None = None
+    note: str = ""
 
 
 @dataclass
@@ -67,49 +67,9 @@ class IngestReport:
         return [
             f"{c.coverage_id}: {c.action} ({c.tiles_written} tiles written)"
             + (f", ingredients {c.ingredients}" if c.ingredients else "")
+            + (f"; {c.note}" if c.note else "")
             for c in self.coverages
         ]
-
-
-@dataclass(frozen=True)
-class _Source:
-    path: Path
-    grid: CoverageGrid
-    count: int
-    dtype: str
-
-
-def _open_source(path: Path, what: str) -> tuple[_Source, list[str]]:
-    require_file(path, what)
-    try:
-        opened = rasterio.open(path)
-    except rasterio.errors.RasterioError as exc:
-        raise InputError(str(path), f"cannot open as a {what} (not a raster, or corrupt): {exc}") from None
-    with opened as src:
-        if src.crs is None or src.crs.to_epsg() is None:
-            raise InputError(str(path), f"{what} has no EPSG CRS")
-        t = src.transform
-        if t.b != 0 or t.d != 0 or t.e != -t.a:
-            raise InputError(str(path), f"{what} grid is not north-up with square pixels")
-        grid = CoverageGrid(f"EPSG:{src.crs.to_epsg()}", t.c, t.f, t.a, src.width, src.height)
-        return _Source(path, grid, src.count, src.dtypes[0]), list(src.descriptions)
-
-
-def _strips(source: _Source, tile: int) -> Iterator[tuple[int, int, npt.NDArray[Any]]]:
-    with rasterio.open(source.path) as src:
-        for row in range(0, source.grid.height, tile):
-            for col in range(0, source.grid.width, tile):
-                w, h = min(tile, source.grid.width - col), min(tile, source.grid.height - row)
-                yield col, row, src.read(window=Window(col, row, w, h))
-
-
-def _source_hash(source: _Source, tile: int) -> str:
-    import hashlib
-
-    h = hashlib.sha256(f"{source.grid}|{source.dtype}|{source.count}".encode())
-    for _, _, arr in _strips(source, tile):
-        h.update(metadata.data_hash(arr).encode())
-    return "sha256:" + h.hexdigest()
 
 
 @dataclass
@@ -135,10 +95,7 @@ class Ingester:
     runner: Callable[[list[str]], None] | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise InputError("method", f"{self.method!r} is not one of {METHODS}")
-        if self.tile_size < 16:
-            raise InputError("tile size", f"{self.tile_size} must be >= 16")
+        check_ingest_args(self.tile_size, (), method=self.method)
         self.work_dir = Path(self.work_dir)
 
     def _use_wcst_import(self) -> bool:
@@ -154,7 +111,7 @@ class Ingester:
         else:
             subprocess.run(args, check=True)
 
-    def _existing(self, coverage_id: str, info: dict[str, Any], grid: CoverageGrid) -> str | None:
+    def _existing(self, coverage_id: str, info: dict[str, Any], grid: Grid) -> str | None:
         """``"same"``, ``"different"`` or None when absent."""
         try:
             desc = self.client.describe_coverage(coverage_id)
@@ -167,7 +124,7 @@ class Ingester:
     def ingest_coverage(
         self,
         coverage_id: str,
-        source: _Source,
+        source: Source,
         info: dict[str, Any],
         bands: list[Band],
         dates: list[str] | None = None,
@@ -218,7 +175,7 @@ class Ingester:
             progress.set("created", True)
         written = 0
         n_bands = len(bands)
-        for col, row, arr in _strips(source, self.tile_size):
+        for col, row, arr in strips(source, self.tile_size):
             for d, date in enumerate(dates or [None]):
                 key = f"{date or 'all'}/r{row}_c{col}"
                 if progress.is_done(key):
@@ -232,7 +189,7 @@ class Ingester:
     def _write_ingredients(
         self,
         coverage_id: str,
-        source: _Source,
+        source: Source,
         bands: list[Band],
         dates: list[str] | None,
         meta_json: str,
@@ -267,7 +224,7 @@ class Ingester:
             paths,
             self.client.endpoint,
             [(b.name, b.description) for b in bands],
-            epsg=source.grid.epsg,
+            epsg=epsg(source.grid),
             metadata_json=meta_json,
             tiling=tiling,
             nil_value=0,
@@ -312,29 +269,15 @@ def ingest(
         class_table: the classes of the labels (default: the 76 BRP classes).
         runner: command runner for wcst_import (tests).
     """
-    if layout not in LAYOUTS:
-        raise InputError("layout", f"{layout!r} is not one of {LAYOUTS}")
-    if cube is None and labels is None:
-        raise InputError("ingest", "give a cube, labels, or both")
-    for cid in (features_id, features_3d_id, labels_id):
-        ids.coverage_id(cid)
+    check_ingest_args(tile_size, (features_id, features_3d_id, labels_id), layout=layout, method=method)
+    inputs = open_inputs(cube, labels)
     ingester = Ingester(client, Path(work_dir), method, replace, restart, tile_size, runner)
     ingester.work_dir.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
-    cube_grid = None
-    if cube is not None:
-        source, descriptions = _open_source(Path(cube), "cube")
-        spec = CubeSpec.from_descriptions(
-            descriptions, where=str(cube), crs=source.grid.crs, resolution=source.grid.resolution
-        )
-        if source.dtype != spec.dtype or source.count != spec.n_channels:
-            raise InputError(
-                str(cube),
-                f"expected {spec.n_channels} {spec.dtype} bands, found {source.count} {source.dtype}",
-            )
-        cube_grid = source.grid
-        digest = _source_hash(source, tile_size)
-        base = {"kind": "features", "spec": spec.to_dict(), "data_hash": digest, "source": Path(cube).name}
+    if inputs.cube is not None and inputs.spec is not None:
+        source, spec = inputs.cube, inputs.spec
+        digest = source_hash(source, tile_size)
+        base = {"kind": "features", "spec": spec.to_dict(), "data_hash": digest, "source": source.path.name}
         if layout in ("2d", "both"):
             bands = [Band(f"Band_{i}", 0, d) for i, d in enumerate(spec.descriptions(), start=1)]
             report.coverages.append(
@@ -348,24 +291,42 @@ def ingest(
                     features_3d_id, source, {**base, "layout": "ansi,E,N x 4"}, bands, dates
                 )
             )
-    if labels is not None:
-        source, _ = _open_source(Path(labels), "labels")
-        if source.count != 1 or source.dtype != "uint8":
-            raise InputError(
-                str(labels), f"labels must be one uint8 band, found {source.count} {source.dtype}"
-            )
-        if cube_grid is not None and source.grid != cube_grid:
-            raise InputError(str(labels), "labels grid differs from the cube grid")
+    if inputs.labels is not None:
+        source = inputs.labels
         table = class_table or load_class_table()
         info = {
             "kind": "labels",
             "layout": "E,N x 1",
-            "data_hash": _source_hash(source, tile_size),
+            "data_hash": source_hash(source, tile_size),
             "classes": table.to_records(),
             "nodata_class": 0,
-            "source": Path(labels).name,
+            "source": source.path.name,
         }
         report.coverages.append(
             ingester.ingest_coverage(labels_id, source, info, [Band("class", 0, "crop class index")])
         )
     return report
+
+
+def check_ingest_args(
+    tile_size: int, coverage_ids: Sequence[str], *, layout: str = "2d", method: str = "auto"
+) -> None:
+    """The arguments of an ingest other than its files (both routes).
+
+    Raises:
+        InputError: naming the argument.
+    """
+    if layout not in LAYOUTS:
+        raise InputError("--layout", f"{layout!r} is not one of {', '.join(LAYOUTS)}")
+    if method not in METHODS:
+        raise InputError("--method", f"{method!r} is not one of {', '.join(METHODS)}")
+    check_tile_size(tile_size)
+    for cid in coverage_ids:
+        ids.coverage_id(cid)
+
+
+def check_tile_size(tile_size: int) -> int:
+    """``tile_size`` if it is an upload tile edge in 16..8192 pixels, else InputError."""
+    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or not 16 <= tile_size <= MAX_TILE:
+        raise InputError("--tile-size", f"{tile_size!r} is not a tile edge in 16..{MAX_TILE} pixels")
+    return tile_size

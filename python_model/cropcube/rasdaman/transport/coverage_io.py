@@ -18,10 +18,11 @@ import numpy.typing as npt
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
-from cropcube.rasdaman.grid import AxisSubset, CoverageGrid
+from cropcube.rasdaman.grid import AxisSubset, edge_subsets, read_subsets, window
 from cropcube.rasdaman.transport.gml import Band, CoverageDescription, coverage_gml
 from cropcube.rasdaman.transport.petascope import PetascopeClient
 from cropcube.rasdaman.transport.tiff import decode_tile, encode_tile, expect_shape
+from cropcube.readers.grid import Grid
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def read_window(
     A 2-D coverage is one GetCoverage; a 3-D (time x E x N) coverage is one GetCoverage per date
     (a slice ``ansi("YYYY-MM-DD")``), stacked as channel = date * bands + band.
     """
-    e, n = desc.grid.read_subsets(col, row, width, height)
+    e, n = read_subsets(desc.grid, col, row, width, height)
     what = f"GetCoverage {desc.coverage_id} window ({col},{row},{width},{height})"
     if not desc.dates:
         arr, _ = decode_tile(client.get_coverage(desc.coverage_id, [e, n]), what)
@@ -68,7 +69,7 @@ class CoverageWriter:
 
     client: PetascopeClient
     coverage_id: str
-    grid: CoverageGrid
+    grid: Grid
     bands: Sequence[Band]
     dtype: str
     metadata_json: str
@@ -102,8 +103,8 @@ class CoverageWriter:
             raise InputError(
                 f"tile of {self.coverage_id}", f"{arr.shape[0]} bands, expected {len(self.bands)}"
             )
-        tile_grid = self.grid.window(col, row, arr.shape[2], arr.shape[1])
-        subsets = list(self.grid.edge_subsets(col, row, arr.shape[2], arr.shape[1]))
+        tile_grid = window(self.grid, col, row, arr.shape[2], arr.shape[1])
+        subsets = list(edge_subsets(self.grid, col, row, arr.shape[2], arr.shape[1]))
         if self.dates:
             if date is None:
                 raise InputError(f"tile of {self.coverage_id}", "a 3-D coverage needs the tile's date")

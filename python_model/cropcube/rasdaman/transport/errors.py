@@ -12,7 +12,7 @@ class RasdamanError(CropcubeError):
 
     Attributes:
         operation: the request (e.g. ``"UpdateCoverage"``), never a URL with credentials.
-        status: HTTP status (0 when the server could not be reached).
+        status: HTTP status (0 when there was no HTTP answer: unreachable, timed out, or rasql).
         code: OGC ``exceptionCode`` when the server sent an ExceptionReport.
         text: the ``ExceptionText`` or a short description of the failure.
     """
@@ -20,8 +20,8 @@ class RasdamanError(CropcubeError):
     def __init__(self, operation: str, status: int, code: str, text: str) -> None:
         """Create the error; the message says which request failed, how and why."""
         detail = f" [{code}]" if code else ""
-        where = f"HTTP {status}" if status else "no response"
-        super().__init__(f"rasdaman {operation} failed ({where}){detail}: {text}")
+        where = f" (HTTP {status})" if status else ""
+        super().__init__(f"rasdaman {operation} failed{where}{detail}: {text}")
         self.operation = operation
         self.status = status
         self.code = code

@@ -17,7 +17,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
-from cropcube.rasdaman.grid import CoverageGrid, format_number
+from cropcube.rasdaman.grid import epsg, format_number, pixel_size
+from cropcube.readers.grid import Grid
 
 OPENGIS_DEF = "http://www.opengis.net/def"
 ANSI_EPOCH = dt.date(1601, 1, 1)
@@ -77,7 +78,7 @@ _HEAD = (
 
 def coverage_gml(
     coverage_id: str,
-    grid: CoverageGrid,
+    grid: Grid,
     bands: Sequence[Band],
     *,
     metadata_json: str | None = None,
@@ -101,16 +102,16 @@ def coverage_gml(
     ids.coverage_id(coverage_id)
     if not bands:
         raise InputError("bands", "a coverage needs at least one band")
-    r = grid.resolution
+    r, left, top, srs = pixel_size(grid), grid.transform.c, grid.transform.f, f"EPSG:{epsg(grid)}"
     w, h = (1, 1) if single_cell else (grid.width, grid.height)
-    origin_e, origin_n = grid.left + r / 2, grid.top - r / 2
+    origin_e, origin_n = left + r / 2, top - r / 2
     if dates:
         days = [
             (dt.date.fromisoformat(ids.iso_date(d)) - dt.date.fromisoformat(dates[0])).days for d in dates
         ]
         if single_cell:
             days = days[:1]
-        crs = compound_time_crs_uri(grid.crs, resolver)
+        crs = compound_time_crs_uri(srs, resolver)
         labels, uoms = "ansi E N", "d metre metre"
         kind, grid_kind, dim = "ReferenceableGridCoverage", "ReferenceableGridByVectors", 3
         low, high = "0 0 0", f"{len(days) - 1} {w - 1} {h - 1}"
@@ -130,11 +131,11 @@ def coverage_gml(
             "</gmlrgrid:GeneralGridAxis></gmlrgrid:generalGridAxis>"
             for vec, coeff, span in axes
         )
-        lower = f'"{dates[0]}T00:00:00.000Z" {format_number(grid.left)} {format_number(grid.top - h * r)}'
+        lower = f'"{dates[0]}T00:00:00.000Z" {format_number(left)} {format_number(top - h * r)}'
         last = dates[len(days) - 1]
-        upper = f'"{last}T00:00:00.000Z" {format_number(grid.left + w * r)} {format_number(grid.top)}'
+        upper = f'"{last}T00:00:00.000Z" {format_number(left + w * r)} {format_number(top)}'
     else:
-        crs = crs_uri(grid.crs, resolver)
+        crs = crs_uri(srs, resolver)
         labels, uoms = "E N", "metre metre"
         kind, grid_kind, dim = "RectifiedGridCoverage", "RectifiedGrid", 2
         low, high = "0 0", f"{w - 1} {h - 1}"
@@ -144,8 +145,8 @@ def coverage_gml(
             f'srsDimension="2">{vec}</gml:offsetVector>'
             for vec in (f"{format_number(r)} 0", f"0 {format_number(-r)}")
         )
-        lower = f"{format_number(grid.left)} {format_number(grid.top - h * r)}"
-        upper = f"{format_number(grid.left + w * r)} {format_number(grid.top)}"
+        lower = f"{format_number(left)} {format_number(top - h * r)}"
+        upper = f"{format_number(left + w * r)} {format_number(top)}"
     parts = [_HEAD.format(kind=kind, id=quoteattr(coverage_id))]
     if metadata_json is not None:
         parts.append(f"<gmlcov:metadata>{escape(metadata_json)}</gmlcov:metadata>")
@@ -204,7 +205,7 @@ class CoverageDescription:
     coverage_id: str
     crs: str
     axis_labels: list[str]
-    grid: CoverageGrid
+    grid: Grid
     bands: list[str]
     nil_values: list[float | None] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)
@@ -272,7 +273,7 @@ def parse_description(body: bytes, coverage_id: str) -> CoverageDescription:
         raise InputError(what, f"E/N offsets {step} are not a square north-up grid")
     numbers = tokens[-len(labels) :] if len(tokens) >= len(labels) else tokens
     origin_e, origin_n = float(numbers[e_index]), float(numbers[n_index])
-    grid = CoverageGrid(_epsg_of(srs), origin_e - res / 2, origin_n + res / 2, res, size["E"], size["N"])
+    grid = Grid.from_origin(_epsg_of(srs), origin_e - res / 2, origin_n + res / 2, res, size["E"], size["N"])
     dates: list[str] = []
     time_labels = [lab for lab in labels if lab not in ("E", "N")]
     if time_labels:

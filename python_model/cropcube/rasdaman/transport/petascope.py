@@ -1,57 +1,29 @@
 """A small petascope (rasdaman OGC front end) client: WCS, WCPS and WCS-T over HTTP(S).
 
-Robustness: every request has a timeout; connection errors, read timeouts and 5xx answers are retried
-with exponential backoff (urllib3 ``Retry`` through requests' ``HTTPAdapter``); 4xx answers are not
-retried. OGC ExceptionReports become :class:`RasdamanError` with their code and text.
-
-Credentials come from ``CROPCUBE_RASDAMAN_USER`` / ``CROPCUBE_RASDAMAN_PASSWORD`` or, when those are
-unset, from ``~/.netrc`` for the endpoint's host (requests reads it natively); never from code,
-arguments or the URL. Logs and errors show the endpoint without credentials or query.
+Transport (auth from the environment or ~/.netrc, retries, the deadline of every call, ExceptionReport
+parsing) is :class:`cropcube.rasdaman.transport.http.HttpSession`; this module only says what to ask.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import AxisSubset
-from cropcube.rasdaman.transport.errors import NoSuchCoverageError, RasdamanError, parse_exception_report
+from cropcube.rasdaman.transport.errors import NoSuchCoverageError
 from cropcube.rasdaman.transport.gml import CoverageDescription, parse_description
+from cropcube.rasdaman.transport.http import HttpSession, RetryPolicy
 
 log = logging.getLogger(__name__)
 
-USER_ENV = "CROPCUBE_RASDAMAN_USER"
-PASSWORD_ENV = "CROPCUBE_RASDAMAN_PASSWORD"
 WCS_VERSION = "2.0.1"
-RETRY_STATUS = (500, 502, 503, 504)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts after the first, backoff base (s), (connect, read) timeouts (s)."""
-
-    retries: int = 4
-    backoff: float = 0.5
-    connect_timeout: float = 10.0
-    read_timeout: float = 300.0
-
-
-def credentials_from_env() -> tuple[str, str] | None:
-    """``(user, password)`` from the environment, or None (then requests falls back to ~/.netrc)."""
-    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-    if user and password is not None:
-        return user, password
-    return None
+__all__ = ["PetascopeClient", "RetryPolicy"]
 
 
 class PetascopeClient:
@@ -59,39 +31,19 @@ class PetascopeClient:
 
     Args:
         endpoint: the OWS endpoint (http or https, no credentials in it).
-        policy: retries, backoff and timeouts.
-        session: a prepared requests session (tests); by default a new one with retries mounted.
+        policy: retries and time limits.
+        session: a prepared requests session (tests).
     """
 
     def __init__(
         self, endpoint: str, policy: RetryPolicy | None = None, session: requests.Session | None = None
     ) -> None:
-        self.endpoint = ids.endpoint(endpoint)
-        self.policy = policy or RetryPolicy()
-        self.session = session or requests.Session()
-        retry = Retry(
-            total=self.policy.retries,
-            connect=self.policy.retries,
-            read=self.policy.retries,
-            status=self.policy.retries,
-            other=0,
-            backoff_factor=self.policy.backoff,
-            status_forcelist=RETRY_STATUS,
-            allowed_methods=None,  # POSTs too: every write we send is idempotent (same tile, same data)
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        creds = credentials_from_env()
-        if creds is not None:
-            self.session.auth = creds
+        self.http = HttpSession(endpoint, policy, session)
+        self.endpoint = self.http.url
+        self.policy = self.http.policy
 
     def __repr__(self) -> str:
         return f"PetascopeClient({ids.redact(self.endpoint)!r})"
-
-    # -- transport --------------------------------------------------------------------------------
 
     def _send(
         self,
@@ -101,46 +53,7 @@ class PetascopeClient:
         data: Sequence[tuple[str, str]] | None = None,
         files: dict[str, Any] | None = None,
     ) -> bytes:
-        try:
-            resp = self.session.request(
-                method,
-                self.endpoint,
-                params=params,
-                data=list(data) if data is not None else None,
-                files=files,
-                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-            )
-        except requests.exceptions.RetryError as exc:
-            raise RasdamanError(
-                operation, 0, "", f"gave up after {self.policy.retries} retries ({exc.__class__.__name__})"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise RasdamanError(
-                operation,
-                0,
-                "",
-                f"timed out after {self.policy.retries} retries ({ids.redact(self.endpoint)})",
-            ) from None
-        except requests.exceptions.ConnectionError:
-            raise RasdamanError(
-                operation,
-                0,
-                "",
-                f"cannot connect to {ids.redact(self.endpoint)} after {self.policy.retries} retries",
-            ) from None
-        body = resp.content
-        report = parse_exception_report(body)
-        if resp.status_code >= 400 or report is not None:
-            code, text = report or ("", body[:300].decode("utf-8", "replace").strip() or resp.reason)
-            if resp.status_code == 401:
-                text = (
-                    f"{text} (authentication required: set {USER_ENV}/{PASSWORD_ENV} "
-                    "or a ~/.netrc entry for the host)"
-                )
-            cls = NoSuchCoverageError if code == "NoSuchCoverage" else RasdamanError
-            raise cls(operation, resp.status_code, code, text)
-        log.debug("%s %s -> %d (%d bytes)", operation, ids.redact(self.endpoint), resp.status_code, len(body))
-        return body
+        return self.http.send(operation, method, params=params, data=data, files=files)
 
     @staticmethod
     def _base(request: str) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,10 @@ import rasterio
 from rasterio.io import MemoryFile
 
 from cropcube.errors import InputError
-from cropcube.rasdaman.grid import CoverageGrid
+from cropcube.readers.grid import Grid
 
 
-def encode_tile(array: npt.NDArray[Any], grid: CoverageGrid, nodata: float | None = 0) -> bytes:
+def encode_tile(array: npt.NDArray[Any], grid: Grid, nodata: float | None = 0) -> bytes:
     """A (bands, rows, cols) or (rows, cols) array on ``grid`` as GeoTIFF bytes."""
     arr = array[None] if array.ndim == 2 else array
     if arr.shape[1:] != (grid.height, grid.width):
@@ -28,6 +29,26 @@ def encode_tile(array: npt.NDArray[Any], grid: CoverageGrid, nodata: float | Non
             crs=grid.crs,
             transform=grid.transform,
             nodata=nodata,
+            compress="deflate",
+        ) as dst:
+            dst.write(arr)
+        return bytes(mem.read())
+
+
+def encode_plain(array: npt.NDArray[Any]) -> bytes:
+    """A (bands, rows, cols) or (rows, cols) array as GeoTIFF bytes without georeferencing.
+
+    For rasql ``decode``, which places it by grid index.
+    """
+    arr = array[None] if array.ndim == 2 else array
+    with warnings.catch_warnings(), MemoryFile() as mem:
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with mem.open(
+            driver="GTiff",
+            width=arr.shape[2],
+            height=arr.shape[1],
+            count=arr.shape[0],
+            dtype=arr.dtype.name,
             compress="deflate",
         ) as dst:
             dst.write(arr)

@@ -11,7 +11,7 @@ Layout in the installation (``$RMANHOME``)::
     share/rasdaman/udf/crop.py                 Python UDF (language python), function `classify`
     share/rasdaman/udf/cropcube/<bundle>.pt    the model bundle
     share/rasdaman/petascope/udf/crop.jar      WCPS class crop.Classify
-    etc/cropcube.conf                          model = ..., python_path = ...
+    etc/cropcube.conf                          model = ... (settings of inference/config.py)
 
 Deploying is idempotent: files are replaced atomically and the function is deleted before it is
 created, so running it again upgrades in place.
@@ -19,7 +19,6 @@ created, so running it again upgrades in place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,9 @@ LANGUAGES = ("cpp", "python")
 DELETE_STATEMENT = f"delete function {FUNCTION}"
 NOT_REGISTERED = ("not found", "441")
 """Answers of ``delete function`` meaning "nothing to delete" (rasdaman error 441)."""
+
+PLACEHOLDER_RMANHOME = Path("$RMANHOME")
+"""Where a dry run without an installation prints the installation's paths."""
 
 SMOKE_DOMAIN = "[10:13,20:24]"
 """A non-zero origin: the smoke query checks that the result keeps the input's domain."""
@@ -167,6 +169,8 @@ class DeployOptions:
         restart: commands that restart rasdaman (rasservers load crop.so/crop.py and the bundle once per
             process; petascope loads WCPS classes at start); empty for no restart.
         wcps: also build and install the petascope class (needs petascope's war and a JDK).
+        register: restart rasdaman, register the function and run the smoke query; False = build and
+            install only (e.g. while building a container image, before any server runs).
     """
 
     rmanhome: Path
@@ -178,6 +182,7 @@ class DeployOptions:
     python_path: tuple[Path, ...] = ()
     restart: tuple[tuple[str, ...], ...] | None = None
     wcps: bool = True
+    register: bool = True
 
     @property
     def paths(self) -> RasdamanPaths:
@@ -196,10 +201,57 @@ class DeployOptions:
         return ((str(bin_dir / "stop_rasdaman.sh"),), (str(bin_dir / "start_rasdaman.sh"),))
 
 
+def deploy_options(
+    rmanhome: Path | None,
+    model: Path | None,
+    *,
+    language: str = "cpp",
+    build_dir: Path | None = None,
+    restart: tuple[tuple[str, ...], ...] | None = None,
+    wcps: bool = True,
+    register: bool = True,
+    dry_run: bool = False,
+) -> DeployOptions:
+    """The options of a (un)deployment from what a user gives (None = the defaults).
+
+    Args:
+        rmanhome: the installation; None only in a dry run (then the plan shows ``$RMANHOME/...``).
+        model: the bundle to install (default: the packaged one).
+        language: ``cpp`` or ``python``.
+        build_dir: CMake build folder for crop.so.
+        restart: restart commands (None = rasdaman's scripts, ``()`` = none).
+        wcps: also the petascope class.
+        register: restart, register and smoke-test (False = build and install only).
+        dry_run: only a plan will be printed.
+
+    Raises:
+        InputError: no installation outside a dry run (the plans check the rest).
+    """
+    if rmanhome is None:
+        if not dry_run:
+            raise InputError("--rmanhome", "not given and $RMANHOME is not set")
+        rmanhome = PLACEHOLDER_RMANHOME  # a dry run only prints the plan
+    else:
+        rmanhome = rmanhome.resolve()
+    from cropcube.models import default_bundle_path  # imports torch: only when deploying
+
+    return DeployOptions(
+        rmanhome=rmanhome,
+        model=(model or default_bundle_path()).resolve(),
+        language=language,
+        build_dir=build_dir.resolve() if build_dir else None,
+        torch_cmake_prefix=default_torch_prefix(),
+        python_path=default_python_path(),
+        restart=restart,
+        wcps=wcps,
+        register=register,
+    )
+
+
 def _check(opts: DeployOptions, need_model: bool) -> None:
     if opts.language not in LANGUAGES:
         raise InputError("--language", f"{opts.language!r} is not one of {LANGUAGES}")
-    if not opts.rmanhome.is_dir():
+    if opts.rmanhome != PLACEHOLDER_RMANHOME and not opts.rmanhome.is_dir():
         raise InputError(str(opts.rmanhome), "RMANHOME is not a folder (set $RMANHOME or --rmanhome)")
     if need_model and not opts.model.is_file():
         raise InputError(str(opts.model), "model bundle does not exist")
@@ -207,15 +259,29 @@ def _check(opts: DeployOptions, need_model: bool) -> None:
         raise InputError(str(opts.source), "not a cropcube source checkout (no udf/rasdaman/CMakeLists.txt)")
 
 
-def config_text(model: Path, python_path: Sequence[Path] = ()) -> str:
-    """The ``$RMANHOME/etc/cropcube.conf`` the UDFs read (``key = value`` lines)."""
-    lines = [
-        "# Written by `cropcube rasdaman deploy`; read once per rasserver process by crop.classify.",
-        f"model = {model}",
-    ]
-    if python_path:
-        lines.append(f"python_path = {os.pathsep.join(str(p) for p in python_path)}")
-    return "\n".join(lines) + "\n"
+def config_text(model: Path) -> str:
+    """The ``$RMANHOME/etc/cropcube.conf`` the UDFs read (``key = value`` lines, see inference/config.py)."""
+    return (
+        "# Written by `cropcube rasdaman deploy`. crop.classify re-reads this file when it changes.\n"
+        "# Keys: model, threads (per server process; default 1), device, precision, tile_size, batch_size.\n"
+        f"model = {model}\n"
+    )
+
+
+def bootstrap_text(source: Path, python_path: Sequence[Path] = ()) -> str:
+    """The Python UDF bootstrap ``udf/python/crop.py`` with ``SITE`` set to ``python_path``.
+
+    Raises:
+        InputError: the file has no ``SITE: tuple[str, ...] = ()`` line to fill.
+    """
+    text = source.read_text(encoding="utf-8")
+    marker = "SITE: tuple[str, ...] = ()"
+    if marker not in text:
+        raise InputError(str(source), f"has no '{marker}' line for the Python UDF's folders")
+    folders = ", ".join(repr(str(p)) for p in python_path)
+    return text.replace(
+        marker, f"SITE: tuple[str, ...] = ({folders}{',' if len(python_path) == 1 else ''})", 1
+    )
 
 
 def _restart_steps(opts: DeployOptions, why: str) -> list[Step]:
@@ -262,13 +328,15 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
         ]
     else:
         steps.append(
-            InstallFile(
-                udf / "python" / PYTHON_MODULE, paths.udf_dir / PYTHON_MODULE, "install the Python UDF"
+            WriteFile(
+                paths.udf_dir / PYTHON_MODULE,
+                bootstrap_text(udf / "python" / PYTHON_MODULE, opts.python_path),
+                "install the Python UDF bootstrap (with the folders cropcube is imported from)",
             )
         )
     steps += [
         InstallFile(opts.model, bundle, "install the model bundle"),
-        WriteFile(paths.config, config_text(bundle, opts.python_path), "point the UDF at the bundle"),
+        WriteFile(paths.config, config_text(bundle), "point the UDF at the bundle"),
     ]
     if opts.wcps and paths.war.is_file():
         java_out = build / "petascope"
@@ -281,7 +349,9 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
                 java_out / JAVA_ARCHIVE, paths.petascope_udf_dir / JAVA_ARCHIVE, "install the WCPS class"
             ),
         ]
-    steps += _restart_steps(opts, "restart rasdaman: every server process loads the new files once")
+    if not opts.register:
+        return steps
+    steps += _restart_steps(opts, "restart rasdaman: server processes load the new crop.so")
     steps += [
         Rasql(DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
         Rasql(create_statement(opts.language), f"register {FUNCTION} ({opts.language})"),

@@ -2,21 +2,22 @@
 
 Modes:
 
-- ``client``: each tile (core + halo) is read over WCS (GetCoverage; one per date for a 3-D coverage),
-  classified here with the kernel, the core cropped and written back. Works with rasdaman community.
+- ``client``: each tile (core + halo) is read from the server, classified here with the kernel, the
+  core cropped and written back. Works with rasdaman community, through petascope (WCS / WCS-T) or,
+  without petascope, through rasql (:mod:`cropcube.rasdaman.writeback.stores`).
 - ``udf``: each tile is one WCPS query ``for $c in (COV) return encode(crop.classify($c[E(a:b),N(c:d)]),
   "image/tiff")`` run by rasdaman enterprise; the halo is cropped here.
 
-The output coverage has the input's grid and CRS over the requested area, uint8, nil value 0, the class
-table and the model's provenance (name, version, content hash) in its metadata. A JSON progress record
-lists finished tiles: a killed job resumes where it stopped; a changed job refuses the old record
-unless restarted. Every tile is written whole by one request (retried on transient errors).
+The output has the input's grid (petascope: CRS and grid over the requested area, metadata with the
+class table, the model's provenance and the job's hash; rasql: the input's domain), uint8 cells, 0 =
+no data. A JSON progress record lists finished tiles: a killed job resumes where it stopped, also when
+it was killed between creating the output and its first progress save; a changed job refuses the old
+record unless restarted. Every tile is written whole by one request (retried on transient errors).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,19 +28,24 @@ import numpy.typing as npt
 
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import InputError
-from cropcube.rasdaman import ids, metadata
-from cropcube.rasdaman.ingest.ingredients import tiling_for
+from cropcube.rasdaman import ids
+from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
-from cropcube.rasdaman.transport.coverage_io import CoverageWriter, read_window
-from cropcube.rasdaman.transport.errors import NoSuchCoverageError
-from cropcube.rasdaman.transport.gml import Band, CoverageDescription
 from cropcube.rasdaman.transport.petascope import PetascopeClient
-from cropcube.rasdaman.transport.tiff import decode_tile, expect_shape
+from cropcube.rasdaman.writeback.stores import (
+    PetascopeStore,
+    Source,
+    Store,
+    TileWriter,
+    owned,
+    record_intent,
+)
 from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
-_UDF_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
+CELL_TYPES = ("uint16", "int16", "float32")
+"""Input cell types the kernel reads (kept as they are: a float coverage is classified as float)."""
 
 
 class TileClassifier(Protocol):
@@ -50,16 +56,8 @@ class TileClassifier(Protocol):
         """The model's bundle metadata (halo, downsampling factor, classes, provenance)."""
         ...
 
-    def classify_array(self, cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    def classify_array(self, cube: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
         """Classes (H, W) of a raw-DN cube (channels, H, W)."""
-        ...
-
-
-class TileWriter(Protocol):
-    """Writes one class tile at a pixel offset of the output grid (WCS-T or rasql)."""
-
-    def write(self, col: int, row: int, array: npt.NDArray[Any]) -> None:
-        """Write ``array`` (rows, cols) at (col, row)."""
         ...
 
 
@@ -78,45 +76,89 @@ class ClassifyReport:
     seconds: float = 0.0
     progress_path: str = ""
     class_counts: dict[int, int] = field(default_factory=dict)
+    domain: str = ""
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
         c, r, w, h = self.window
-        return [
+        lines = [
             f"input {self.input_coverage} -> output {self.output_coverage} ({self.mode} mode)",
             f"area: pixels col {c}..{c + w - 1}, row {r}..{r + h - 1} ({w}x{h})",
+        ]
+        if self.domain:
+            lines.append(f"output domain {self.domain} (rasdaman grid indices x, y; no CRS)")
+        lines += [
             f"tiles: {self.tiles_written} written, {self.tiles_resumed} resumed, {self.tiles_total} total",
-            f"output coverage {'created' if self.created else 'reused (resumed)'}; {self.seconds:.1f} s",
+            f"output {'created' if self.created else 'reused (resumed)'}; {self.seconds:.1f} s",
             f"progress record: {self.progress_path}",
         ]
+        return lines
 
 
 def udf_query(
     coverage_id: str, e: tuple[float, float], n: tuple[float, float], udf: str = "crop.classify"
 ) -> str:
     """The WCPS query of one UDF tile (every part validated)."""
-    from cropcube.rasdaman.grid import AxisSubset
-
-    ids.coverage_id(coverage_id)
-    if not _UDF_NAME.fullmatch(udf):
-        raise InputError("udf name", f"{udf!r} is not 'namespace.function'")
+    cid = ids.CoverageId(coverage_id)
+    ids.udf_name(udf)
     se, sn = AxisSubset("E", *e), AxisSubset("N", *n)
-    return f'for $c in ({coverage_id}) return encode({udf}($c[{se.wcps()},{sn.wcps()}]), "image/tiff")'
+    return f'for $c in ({cid}) return encode({udf}($c[{se.wcps()},{sn.wcps()}]), "image/tiff")'
 
 
-def _check_input(desc: CoverageDescription, model: BundleMetadata, mode: str) -> None:
-    spec = model.spec
-    channels = len(desc.bands) * max(len(desc.dates), 1)
-    if channels != spec.n_channels:
+def check_classify_args(
+    input_id: str,
+    output_id: str,
+    mode: str,
+    udf: str,
+    area: tuple[float, float, float, float] | None,
+    cells: tuple[int, int, int, int] | None,
+) -> tuple[ids.CoverageId, ids.CoverageId]:
+    """The validated ids of a classify job, once its other arguments are checked (nothing contacted).
+
+    Raises:
+        InputError: an invalid id, the same id twice, an unknown mode, a bad UDF name, area and cells.
+    """
+    input_cid = ids.CoverageId(input_id, "input coverage id")
+    output_cid = ids.CoverageId(output_id, "output coverage id")
+    if input_cid == output_cid:
+        raise InputError("output coverage id", "must differ from the input coverage id")
+    if mode not in MODES:
+        raise InputError("--mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    if mode == "udf":
+        ids.udf_name(udf)
+    if area is not None and cells is not None:
+        raise InputError("--area", "give an area in CRS coordinates or grid cells (--cells), not both")
+    return input_cid, output_cid
+
+
+def check_route(kind: str, mode: str, area: tuple[float, float, float, float] | None) -> None:
+    """What a classify job needs of the transport: udf mode and CRS areas need petascope.
+
+    Raises:
+        InputError: ``kind`` is ``rasql`` and the job asks for either.
+    """
+    if kind == "petascope":
+        return
+    if mode == "udf":
         raise InputError(
-            desc.coverage_id,
-            f"has {channels} channels ({len(desc.bands)} bands x "
-            f"{max(len(desc.dates), 1)} dates); the model needs {spec.n_channels}",
+            "--mode", "udf mode runs WCPS queries and needs petascope; use client mode over rasql"
         )
-    if desc.dates and mode == "udf":
-        raise InputError(desc.coverage_id, "udf mode needs the 2-D 28-band coverage; use client mode for 3-D")
-    if desc.crs != spec.crs:
-        log.warning("coverage CRS %s differs from the model's %s", desc.crs, spec.crs)
+    if area is not None:
+        raise InputError("--area", "rasql collections have no CRS; give grid cells (--cells) instead")
+
+
+def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
+    spec = model.spec
+    if source.channels != spec.n_channels:
+        raise InputError(
+            source.name,
+            f"has {source.channels} channels ({source.bands} bands x "
+            f"{max(len(source.dates), 1)} dates); the model needs {spec.n_channels}",
+        )
+    if source.dates and mode == "udf":
+        raise InputError(source.name, "udf mode needs the 2-D 28-band coverage; use client mode for 3-D")
+    if source.crs and source.crs != spec.crs:
+        log.warning("coverage CRS %s differs from the model's %s", source.crs, spec.crs)
 
 
 def _classes_as_uint8(arr: npt.NDArray[Any], n_classes: int, what: str) -> npt.NDArray[np.uint8]:
@@ -127,8 +169,30 @@ def _classes_as_uint8(arr: npt.NDArray[Any], n_classes: int, what: str) -> npt.N
     return arr.astype(np.uint8)
 
 
+def _window(
+    source: Source,
+    area: tuple[float, float, float, float] | None,
+    cells: tuple[int, int, int, int] | None,
+) -> tuple[int, int, int, int]:
+    """``(col, row, width, height)`` of the pixels to classify."""
+    if area is not None:
+        assert source.grid is not None  # check_route: areas only over petascope
+        return locate(source.grid, *area)
+    if cells is not None:
+        x0, x1, y0, y1 = cells
+        ox, oy = source.origin
+        if not (ox <= x0 <= x1 < ox + source.width and oy <= y0 <= y1 < oy + source.height):
+            raise InputError(
+                "--cells",
+                f"[{x0}:{x1},{y0}:{y1}] is not inside {source.name}'s domain "
+                f"[{ox}:{ox + source.width - 1},{oy}:{oy + source.height - 1}]",
+            )
+        return x0 - ox, y0 - oy, x1 - x0 + 1, y1 - y0 + 1
+    return 0, 0, source.width, source.height
+
+
 def classify_coverage(
-    client: PetascopeClient,
+    server: PetascopeClient | Store,
     input_id: str,
     output_id: str,
     model: BundleMetadata,
@@ -136,6 +200,7 @@ def classify_coverage(
     mode: str = "client",
     classifier: TileClassifier | None = None,
     area: tuple[float, float, float, float] | None = None,
+    cells: tuple[int, int, int, int] | None = None,
     tile_size: int = 512,
     progress_path: str | Path | None = None,
     restart: bool = False,
@@ -143,73 +208,70 @@ def classify_coverage(
     udf: str = "crop.classify",
     writer: TileWriter | None = None,
 ) -> ClassifyReport:
-    """Classify ``input_id`` (over ``area``) into the new coverage ``output_id``.
+    """Classify ``input_id`` (over ``area`` or ``cells``) into the new coverage ``output_id``.
 
     Args:
-        client: the server.
-        input_id: feature coverage (2-D 28 bands, or 3-D time x E x N with 4 bands).
-        output_id: the class coverage to create.
+        server: a :class:`PetascopeClient` or a store (:class:`~.stores.PetascopeStore`,
+            :class:`~.stores.RasqlStore`).
+        input_id: feature coverage (2-D 28 bands, or 3-D time x E x N with 4 bands over petascope).
+        output_id: the class coverage (or collection) to create.
         model: the bundle metadata (halo, factor, classes, provenance).
         mode: ``client`` or ``udf``.
         classifier: the local classifier (client mode).
-        area: ``(e_min, e_max, n_min, n_max)`` in the coverage CRS; default the whole coverage.
+        area: ``(e_min, e_max, n_min, n_max)`` in the coverage CRS (petascope); default the whole input.
+        cells: ``(x0, x1, y0, y1)`` inclusive rasdaman grid indices (any store).
         tile_size: core tile edge in pixels (rounded up to the downsampling factor).
         progress_path: the progress record (default ``<output_id>.progress.json`` here).
         restart: ignore an existing progress record.
-        replace: delete an existing output coverage that this job did not create.
+        replace: delete an existing output that this job did not create.
         udf: the WCPS UDF name (udf mode).
-        writer: tile writer (default WCS-T UpdateCoverage; a :class:`RasqlTileWriter` for rasql).
+        writer: tile writer for a petascope output (e.g. rasql updates; the grid is spanned first).
 
     Raises:
         InputError: bad arguments, an output that exists and is not this job's, a changed job.
         RasdamanError: the server failed after retries (the job can be resumed).
     """
     start = time.perf_counter()
-    ids.coverage_id(input_id, "input coverage id")
-    ids.coverage_id(output_id, "output coverage id")
-    if input_id == output_id:
-        raise InputError("output coverage id", "must differ from the input coverage id")
-    if mode not in MODES:
-        raise InputError("mode", f"{mode!r} is not one of {MODES}")
+    input_id, output_id = check_classify_args(input_id, output_id, mode, udf, area, cells)
     if mode == "client" and classifier is None:
         raise InputError("classifier", "client mode needs a local classifier (a model bundle)")
+    store: Store = PetascopeStore(server, writer) if isinstance(server, PetascopeClient) else server
+    check_route("petascope" if isinstance(store, PetascopeStore) else "rasql", mode, area)
     factor, halo = model.downsampling_factor, model.halo
     tile = effective_tile_size(int(tile_size), factor)
-    desc = client.describe_coverage(input_id)
-    _check_input(desc, model, mode)
-    window = desc.grid.locate(*area) if area is not None else (0, 0, desc.grid.width, desc.grid.height)
-    out_grid = desc.grid.window(*window)
+    source = store.describe(input_id)
+    _check_input(source, model, mode)
+    window = _window(source, area, cells)
     params = {
         "input": input_id,
         "output": output_id,
         "mode": mode,
         "window": list(window),
         "tile": tile,
-        "grid": [desc.grid.crs, desc.grid.left, desc.grid.top, desc.grid.resolution],
+        "grid": [source.grid.crs, source.grid.transform.c, source.grid.transform.f, source.grid.resolution[0]]
+        if source.grid
+        else [list(source.origin), source.width, source.height],
         "model": model.content_hash or f"{model.model_name}:{model.model_version}",
         "udf": udf if mode == "udf" else None,
-        "endpoint": ids.redact(client.endpoint),
+        "endpoint": store.where,
     }
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
-    record = _prepare_output(client, output_id, out_grid, model, record, params, replace, report)
-    if writer is not None and report.created:
-        # rasql writes cannot grow petascope's grid: one (well compressible) zero upload spans it first
-        CoverageWriter(client, output_id, out_grid, [Band("class", 0, "crop class")], "uint8", "").write(
-            0, 0, np.zeros((out_grid.height, out_grid.width), np.uint8)
-        )
-    out = writer or _WcstWriter(
-        CoverageWriter(client, output_id, out_grid, [Band("class", 0, "crop class")], "uint8", "", None)
-    )
+    record = _prepare_output(store, source, output_id, window, model, record, params, replace, report)
+    if source.grid is None:
+        col, row, w, h = window
+        x0, y0 = source.origin[0] + col, source.origin[1] + row
+        report.domain = f"[{x0}:{x0 + w - 1},{y0}:{y0 + h - 1}]"
+    out = store.writer(output_id, source, window)
     col0, row0, width, height = window
     cores = (row0, col0, height, width)
-    tiles = list(plan_tiles(desc.grid.height, desc.grid.width, tile, halo, factor=factor, area=cores))
+    tiles = list(plan_tiles(source.height, source.width, tile, halo, factor=factor, area=cores))
     report.tiles_total = len(tiles)
     for t in tiles:
         if record.is_done(t.key):
             report.tiles_resumed += 1
             continue
-        classes = _classify_tile(client, desc, t, model, mode, classifier, udf)
+        classes = _classify_tile(store, source, t, model, mode, classifier, udf)
         out.write(t.core_cols[0] - col0, t.core_rows[0] - row0, classes)
         record.mark(t.key)
         report.tiles_written += 1
@@ -220,31 +282,20 @@ def classify_coverage(
     return report
 
 
-@dataclass
-class _WcstWriter:
-    writer: CoverageWriter
-
-    def write(self, col: int, row: int, array: npt.NDArray[Any]) -> None:
-        self.writer.write(col, row, array)
-
-
 def _prepare_output(
-    client: PetascopeClient,
+    store: Store,
+    source: Source,
     output_id: str,
-    grid: Any,
+    window: tuple[int, int, int, int],
     model: BundleMetadata,
     record: ProgressRecord,
     params: dict[str, Any],
     replace: bool,
     report: ClassifyReport,
 ) -> ProgressRecord:
-    try:
-        existing = client.describe_coverage(output_id)
-    except NoSuchCoverageError:
-        existing = None
-    if existing is not None:
-        info = metadata.decode(existing.metadata) or {}
-        if record.extra.get("created") and info.get("job_hash") == record.hash:
+    owner = store.output_owner(output_id, source, window)
+    if owner is not None:
+        if owned(record, owner, output_id):
             return record  # ours: resume
         if not replace:
             raise InputError(
@@ -252,8 +303,8 @@ def _prepare_output(
                 "output coverage already exists and was not made by this job; "
                 "choose another id or pass --replace",
             )
-        client.delete_coverage(output_id)
-    if record.resumed:  # the coverage the record describes is gone: start over
+        store.delete(output_id)
+    if record.resumed or record.extra:  # the output the record describes is gone: start over
         record = ProgressRecord(record.path, params, restart=True)
     info = {
         "kind": "classes",
@@ -269,23 +320,28 @@ def _prepare_output(
         "mode": params["mode"],
         "job_hash": record.hash,
     }
-    CoverageWriter(
-        client,
-        output_id,
-        grid,
-        [Band("class", 0, "crop class index (0 = no parcel)")],
-        "uint8",
-        metadata.encode(info),
-        tiling_for(1),
-    ).create()
+    record_intent(record, output_id)  # before creating: a kill right after creation still resumes
+    store.create_output(output_id, source, window, info)
     record.set("created", True)
     report.created = True
     return record
 
 
+def _classify_here(
+    classifier: TileClassifier, cube: npt.NDArray[Any], model: BundleMetadata, what: str
+) -> npt.NDArray[Any]:
+    """Client mode: the kernel on the window (cells in the input's own type)."""
+    if cube.dtype.name not in CELL_TYPES:
+        raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
+    classes = np.asarray(classifier.classify_array(cube))
+    if classes.shape != cube.shape[1:]:
+        raise InputError("classifier", f"returned {classes.shape} for a {cube.shape[1]}x{cube.shape[2]} tile")
+    return np.where((cube == model.spec.nodata).all(axis=0), 0, classes)
+
+
 def _classify_tile(
-    client: PetascopeClient,
-    desc: CoverageDescription,
+    store: Store,
+    source: Source,
     t: Tile,
     model: BundleMetadata,
     mode: str,
@@ -293,19 +349,16 @@ def _classify_tile(
     udf: str,
 ) -> npt.NDArray[np.uint8]:
     rows, cols = t.core_in_window
-    what = f"tile {t.key} of {desc.coverage_id}"
+    what = f"tile {t.key} of {source.name}"
     read_row, read_col = t.window_rows[0], t.window_cols[0]
     read_height, read_width = t.window_shape
     if mode == "client":
         assert classifier is not None
-        cube = read_window(client, desc, read_col, read_row, read_width, read_height)
-        classes = np.asarray(classifier.classify_array(cube.astype(np.uint16, copy=False)))
-        if classes.shape != (read_height, read_width):
-            raise InputError("classifier", f"returned {classes.shape} for a {read_height}x{read_width} tile")
-        classes = np.where((cube == model.spec.nodata).all(axis=0), 0, classes)
+        cube = store.read(source, read_col, read_row, read_width, read_height)
+        classes = _classify_here(classifier, cube, model, what)
     else:
-        e, n = desc.grid.read_subsets(read_col, read_row, read_width, read_height)
-        query = udf_query(desc.coverage_id, (e.lo or 0.0, e.hi or 0.0), (n.lo or 0.0, n.hi or 0.0), udf)
-        arr, _ = decode_tile(client.process(query), what)
-        classes = expect_shape(arr, 1, read_height, read_width, what)[0]
+        assert isinstance(store, PetascopeStore) and source.grid is not None
+        e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
+        query = udf_query(source.name, (e.lo or 0.0, e.hi or 0.0), (n.lo or 0.0, n.hi or 0.0), udf)
+        classes = store.udf_classes(query, what, read_height, read_width)
     return np.ascontiguousarray(_classes_as_uint8(classes, model.classes.num_classes, what)[rows, cols])
