@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# rasdapy3's protobuf stubs only load with the pure-Python protobuf, which must be chosen before the first
+# protobuf import of the process; the test process also imports onnx (which loads protobuf), so choose it here.
+# A `cropcube` command is its own process and rasdaman.transport.rasql chooses it there.
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CROPCUBE_SHARED_DIR", REPO.parent / "shared"))
 
