@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cropcube.evaluation.map_scores import MapScores, score_map
 from cropcube.inference.files import ClassifySummary, classify_file, sibling_paths
@@ -95,9 +96,8 @@ def run_demo(
     seed: int = DEMO_SEED,
     model: str | Path | None = None,
     voting: bool = True,
-    backend: str = "auto",
-    device: str = "auto",
     echo: Callable[[str], None] = lambda _: None,
+    **options: Any,
 ) -> DemoReport:
     """Build (or reuse) the demo scene, classify it, publish the map and score it against the truth.
 
@@ -110,9 +110,8 @@ def run_demo(
         seed: scene seed.
         model: bundle (default: the configured one, else the shipped demo bundle).
         voting: vote one class per parcel.
-        backend: ``auto``, ``native`` or ``python``.
-        device: ``auto``, ``cpu`` or ``cuda``.
         echo: receives progress lines ("building a ... scene").
+        **options: inference options passed on unchanged (``backend``, ``device``, ...).
 
     Raises:
         InputError: a bad output folder or model, a scene too small.
@@ -136,8 +135,7 @@ def run_demo(
         parcels=scene["parcels"] if voting else None,
         confidence=True,
         quicklook=True,
-        device=device,
-        backend=backend,
+        **options,
     )
     scores = score_map(crops, scene["labels"], scene["parcel_ids"], meta.classes.num_classes)
     report = DemoReport(scene, reused, summary, scores, out / "summary.json")

@@ -14,18 +14,21 @@ def classify(
     parcels_format: options.ParcelsFormat = "gpkg",
     mask: options.CroplandMask = None,
     model: options.Model = None,
-    device: options.Device = "auto",
-    backend: options.Backend = "auto",
+    device: options.Device = None,
+    backend: options.Backend = None,
     confidence: options.Confidence = False,
     quicklook: options.Quicklook = True,
-    threads: options.Threads = 0,
+    threads: options.Threads = None,
     tile_size: options.TileSize = None,
-    nonfinite: options.NonFinite = "error",
+    nonfinite: options.NonFinite = None,
     progress: options.Progress = True,
 ) -> None:
     """Classify a Sentinel-2 cube file into crop classes (streaming, any scene size, resumable)."""
     from cropcube.inference.files import classify_file
 
+    inference = options.given(
+        device=device, backend=backend, threads=threads, tile_size=tile_size, nonfinite=nonfinite
+    )
     summary = classify_file(
         cube,
         output,
@@ -33,14 +36,10 @@ def classify(
         parcels=parcels,
         confidence=confidence,
         quicklook=quicklook,
-        device=device,
-        backend=backend,
-        tile_size=tile_size or 0,
-        threads=threads,
-        nonfinite=nonfinite,
         progress=progress,
         mask=mask,
         parcel_format=parcels_format,
+        **inference,
     )
     typer.echo(summary.format())
     for warning in summary.warnings:  # again after the report, where the eye lands

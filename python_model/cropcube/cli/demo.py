@@ -16,13 +16,15 @@ def demo(
     seed: options.Seed = DEMO_SEED,
     model: options.Model = None,
     voting: options.Voting = True,
-    backend: options.Backend = "auto",
-    device: options.Device = "auto",
+    backend: options.Backend = None,
+    device: options.Device = None,
 ) -> None:
     """Classify a synthetic 2018 scene with the shipped model and report how well it did."""
     from cropcube.demo import run_demo
 
-    report = run_demo(out, size, seed, model, voting, backend, device, echo=typer.echo)
+    report = run_demo(
+        out, size, seed, model, voting, echo=typer.echo, **options.given(backend=backend, device=device)
+    )
     for line in report.lines():
         typer.echo(line)
 

@@ -408,12 +408,18 @@ BuildDir = Annotated[
 
 # -- inference options (the fields of the one options object the kernel receives) -----------------
 
+# Unset (None) means "the config file's value, else the default" (cropcube.conf / CROPCUBE_* env):
+# a command passes on only the options the user gave.
 Backend = Annotated[
-    Literal["auto", "native", "python"],
-    typer.Option("--backend", help="auto (native when built), native (C++ kernel) or python."),
+    Literal["auto", "native", "python"] | None,
+    typer.Option("--backend", help="auto (native when built; default), native (C++ kernel) or python."),
 ]
-Device = Annotated[Literal["auto", "cpu", "cuda"], typer.Option("--device", help="auto, cpu or cuda.")]
-Threads = Annotated[int, typer.Option("--threads", help="CPU threads (0 = all).", min=0, max=1024)]
+Device = Annotated[
+    Literal["auto", "cpu", "cuda"] | None, typer.Option("--device", help="auto (default), cpu or cuda.")
+]
+Threads = Annotated[
+    int | None, typer.Option("--threads", help="CPU threads (default 0 = all).", min=0, max=1024)
+]
 TileSize = Annotated[
     int | None,
     typer.Option(
@@ -424,9 +430,18 @@ TileSize = Annotated[
     ),
 ]
 NonFinite = Annotated[
-    Literal["error", "nodata"],
-    typer.Option("--nonfinite", help="NaN/inf in float cubes: error, or treat those pixels as nodata."),
+    Literal["error", "nodata"] | None,
+    typer.Option(
+        "--nonfinite", help="NaN/inf in float cubes: error (default), or treat those pixels as nodata."
+    ),
 ]
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options the user gave (not None), to pass on unchanged."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 Confidence = Annotated[bool, typer.Option("--confidence", help="Also write <stem>_confidence.tif.")]
 Quicklook = Annotated[
     bool, typer.Option("--quicklook/--no-quicklook", help="Write <stem>.png with a legend.")
