@@ -123,6 +123,20 @@ def test_cpp_deploy_builds_installs_restarts_then_registers(
     assert [p.name for p in rmanhome.rglob("*") if ".cctmp." in p.name] == []
 
 
+def test_plan_without_registration_only_builds_and_installs(rmanhome: Path, bundle: Path) -> None:
+    opts = DeployOptions(rmanhome=rmanhome, model=bundle, restart=(), register=False)
+    steps = deploy.plan_deploy(opts)
+    assert not any(isinstance(s, Rasql) for s in steps)
+    assert [s.target.name for s in steps if isinstance(s, InstallFile)] == [
+        "crop.so",
+        "libcropcube_kernel.so",
+        "my_model.pt",
+    ]
+    # the same plan with registration is this one plus the server steps, nothing else changed
+    full = deploy.plan_deploy(DeployOptions(rmanhome=rmanhome, model=bundle, restart=()))
+    assert full[: len(steps)] == steps and all(isinstance(s, Rasql) for s in full[len(steps) :])
+
+
 def test_python_plan_and_wcps_class(rmanhome: Path, bundle: Path) -> None:
     war = rmanhome / "share" / "rasdaman" / "war" / "rasdaman.war"
     war.parent.mkdir(parents=True)

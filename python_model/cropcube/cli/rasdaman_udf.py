@@ -24,6 +24,7 @@ def _options(
     restart_command: list[str] | None,
     no_restart: bool,
     no_wcps: bool,
+    no_register: bool = False,
 ) -> plan.DeployOptions:
     if rmanhome is None:
         raise InputError("--rmanhome", "not given and $RMANHOME is not set")
@@ -42,6 +43,7 @@ def _options(
         python_path=plan.default_python_path(),
         restart=restart,
         wcps=not no_wcps,
+        register=not no_register,
     )
 
 
@@ -68,6 +70,12 @@ _MODEL = typer.Option(None, "--model", help="Bundle to install (default: the pac
 _BUILD_DIR = typer.Option(None, "--build-dir", help="CMake build folder for crop.so.")
 _NO_WCPS = typer.Option(False, "--no-wcps", help="Skip the petascope (WCPS) class.")
 _DRY_RUN = typer.Option(False, "--dry-run", help="Print the steps without running them.")
+_NO_REGISTER = typer.Option(
+    False,
+    "--no-register",
+    help="Build and install the files only, without the server (e.g. in an image build); "
+    "run deploy again once rasdaman runs to register crop.classify and run the smoke query.",
+)
 
 
 def register(rasdaman_app: typer.Typer) -> None:
@@ -83,12 +91,17 @@ def register(rasdaman_app: typer.Typer) -> None:
         restart_command: list[str] | None = _RESTART,
         no_restart: bool = _NO_RESTART,
         no_wcps: bool = _NO_WCPS,
+        no_register: bool = _NO_REGISTER,
         dry_run: bool = _DRY_RUN,
     ) -> None:
         """Build and install crop.classify into rasdaman (enterprise), register it, run a smoke query."""
-        opts = _options(model, rmanhome, language, build_dir, restart_command, no_restart, no_wcps)
+        opts = _options(
+            model, rmanhome, language, build_dir, restart_command, no_restart, no_wcps, no_register
+        )
         execute(plan.plan_deploy(opts), PetascopeRasql(endpoint), dry_run=dry_run, echo=typer.echo)
-        if not dry_run:
+        if no_register and not dry_run:
+            typer.echo(f"{plan.FUNCTION} files installed ({opts.language}); not registered (--no-register)")
+        elif not dry_run:
             typer.echo(
                 f"{plan.FUNCTION} deployed ({opts.language}); try: "
                 f"select {plan.FUNCTION}(c[0:99,0:99]) from <collection> as c"

@@ -167,6 +167,8 @@ class DeployOptions:
         restart: commands that restart rasdaman (rasservers load crop.so/crop.py and the bundle once per
             process; petascope loads WCPS classes at start); empty for no restart.
         wcps: also build and install the petascope class (needs petascope's war and a JDK).
+        register: register the UDF and run the smoke query (needs the running server); without it only
+            the files are built and installed (an image build; a later run with it registers).
     """
 
     rmanhome: Path
@@ -178,6 +180,7 @@ class DeployOptions:
     python_path: tuple[Path, ...] = ()
     restart: tuple[tuple[str, ...], ...] | None = None
     wcps: bool = True
+    register: bool = True
 
     @property
     def paths(self) -> RasdamanPaths:
@@ -282,6 +285,8 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
             ),
         ]
     steps += _restart_steps(opts, "restart rasdaman: every server process loads the new files once")
+    if not opts.register:
+        return steps
     steps += [
         Rasql(DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
         Rasql(create_statement(opts.language), f"register {FUNCTION} ({opts.language})"),
