@@ -10,8 +10,8 @@
 #  5. /run/cropcube/ready tells healthcheck.sh; the logs follow on the container's output.
 set -euo pipefail
 : "${RMANHOME:?RMANHOME is not set (the image sets it)}"
-ready=/run/cropcube/ready
-mkdir -p /run/cropcube
+ready="${CROPCUBE_READY_FILE:-/run/cropcube/ready}"
+mkdir -p "$(dirname "$ready")"
 rm -f "$ready"
 as_rasdaman() { runuser -u rasdaman -- "$@"; }
 

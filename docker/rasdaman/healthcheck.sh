@@ -7,7 +7,7 @@
 # query through rasmgr (7001) as the read-only default user.
 set -uo pipefail
 : "${RMANHOME:?}"
-if [ "${1:-}" != "--server" ] && [ ! -f /run/cropcube/ready ]; then
+if [ "${1:-}" != "--server" ] && [ ! -f "${CROPCUBE_READY_FILE:-/run/cropcube/ready}" ]; then
   echo "the init step of entrypoint.sh has not finished"
   exit 1
 fi
