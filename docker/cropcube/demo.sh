@@ -12,15 +12,16 @@ out="${CROPCUBE_WORK:-/work}"
 data="${CROPCUBE_DATA:-/data}"
 output_id="${CROPCUBE_OUTPUT_ID:-crop_classes_2018}"
 model="${CROPCUBE_MODEL:-/opt/cropcube/bundle/cropcube.pt}"   # the same file the rasdaman service deployed
-rasql=(--rasql-host "${CROPCUBE_RASQL_HOST:-rasdaman}" --rasql-port "${CROPCUBE_RASQL_PORT:-7001}")
 
+# The same test `cropcube rasdaman ... --transport auto` makes; decided once here because the query language
+# (WCPS or rasql) and the layouts on offer follow from it.
 capabilities="$CROPCUBE_RASDAMAN_URL?service=WCS&version=2.0.1&request=GetCapabilities"
 if curl -fsS --max-time 20 "$capabilities" 2>/dev/null | grep -q Capabilities; then
-  route=wcs
+  transport=petascope
   echo "== server: petascope answers at $CROPCUBE_RASDAMAN_URL: WCS/WCPS route"
 else
-  route=rasql
-  echo "== server: no petascope, community core: rasql route through rasmgr on ${rasql[1]}:${rasql[3]}"
+  transport=rasql
+  echo "== server: no petascope (community core): rasql route through rasmgr on ${CROPCUBE_RASQL_HOST:-localhost}"
 fi
 
 if [[ -f "$data/cube.tif" ]]; then
@@ -38,32 +39,24 @@ if [[ "$edition" == "enterprise" ]]; then
   mode=udf; classify_model="/models/$(basename "$model")"   # the deployed copy, bundle metadata for tiling
 fi
 
-if [[ "$route" == wcs ]]; then
-  echo "== ingest"
-  cropcube rasdaman ingest --cube "$cube" "${label_args[@]}" --layout both --work-dir "$out/ingest"
-  echo "== classify ($mode mode) and write back"
-  cropcube rasdaman classify S2_features_2d "$output_id" --mode "$mode" --model "$classify_model" \
-    --progress "$out/classify.progress.json"
-  echo "== export the written map"
-  cropcube rasdaman query -o "$out/crop_map.tif" "for \$c in ($output_id) return encode(\$c, \"image/tiff\")"
+if [[ "$transport" == petascope ]]; then
+  layout=both   # the 2-D 28-band coverage and the 3-D (time, E, N) one
+  export_query="for \$c in ($output_id) return encode(\$c, \"image/tiff\")"
   query="for \$c in ($output_id) return count(\$c = 1)"
 else
-  echo "== ingest"
-  cropcube rasdaman ingest --transport rasql "${rasql[@]}" --cube "$cube" "${label_args[@]}" --layout 2d \
-    --work-dir "$out/ingest"
-  echo "== classify ($mode mode) and write back"
-  cropcube rasdaman classify S2_features_2d "$output_id" --transport rasql "${rasql[@]}" --mode "$mode" \
-    --model "$classify_model" --progress "$out/classify.progress.json"
-  echo "== export the written map"
-  cropcube rasdaman query --transport rasql "${rasql[@]}" -o "$out/crop_map.tif" \
-    "select encode(c, \"GTiff\") from $output_id as c"
-  query="select count_cells(c = 1c) from $output_id as c"
+  layout=2d     # rasql collections: the 2-D 28-band array
+  export_query="select encode(c, \"GTiff\") from $output_id as c"
+  query="select count_cells(c = 1) from $output_id as c"
 fi
 
+echo "== ingest"
+cropcube rasdaman ingest --transport "$transport" --cube "$cube" "${label_args[@]}" --layout "$layout" \
+  --work-dir "$out/ingest"
+echo "== classify ($mode mode) and write back"
+cropcube rasdaman classify S2_features_2d "$output_id" --transport "$transport" --mode "$mode" \
+  --model "$classify_model" --progress "$out/classify.progress.json"
+echo "== export the written map"
+cropcube rasdaman query --transport "$transport" -o "$out/crop_map.tif" "$export_query"
 echo "== query: $query"
 echo -n "answer (pixels of class 1, grassland): "
-if [[ "$route" == wcs ]]; then
-  cropcube rasdaman query "$query"
-else
-  cropcube rasdaman query --transport rasql "${rasql[@]}" "$query"
-fi
+cropcube rasdaman query --transport "$transport" "$query"
