@@ -130,6 +130,12 @@ def test_compose_public_defaults(docker_compose: Path, tmp_path: Path) -> None:
     assert PACKAGED_BUNDLE.is_file()
 
 
+def test_env_example_states_the_defaults(docker_compose: Path, tmp_path: Path) -> None:
+    example = (DOCKER / ".env.example").read_text().replace("PASSWORD=\n", "PASSWORD=not-a-real-one\n")
+    defaults = _resolved(docker_compose, CREDENTIALS, tmp_path)
+    assert _resolved(docker_compose, example, tmp_path) == defaults
+
+
 def test_compose_here_local_bases_install_folder_local_wheel(docker_compose: Path, tmp_path: Path) -> None:
     local = (
         "RASDAMAN_SOURCE=install\nRASDAMAN_HOME=/root/rasbuild/install\nRASDAMAN_BASE_IMAGE=local/bookworm\n"
