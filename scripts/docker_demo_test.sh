@@ -51,6 +51,7 @@ timed() {  # timed NAME COMMAND...: run it, record its wall time
   timings+=("$name|$(since "$start")")
 }
 say() { echo; echo "### $*"; }
+show_timings() { printf '%s\n' "${timings[@]}" | awk -F'|' '{printf "%-45s %8.1f s\n", $1, $2}'; }
 
 # ------------------------------------------------------------------ the engine (leave a running one alone)
 started_engine=0
@@ -70,6 +71,7 @@ dc() { docker-compose -p "$project" -f "$root/docker/docker-compose.yml" --env-f
 cleanup() {
   local rc=$?
   set +e
+  if [ "$rc" -ne 0 ] && [ "${#timings[@]}" -gt 0 ]; then say "timings until the failure"; show_timings; fi
   if [ -f "$envfile" ]; then
     say "tear down (compose project $project)"
     if [ "$rc" -ne 0 ] && [ -n "$(dc ps -q 2>/dev/null)" ]; then dc logs --no-color --tail 40 rasdaman; fi
@@ -132,8 +134,23 @@ if [ "$enterprise_build" = 1 ]; then
     cat "$RMANHOME/etc/cropcube.conf"
     model=$(awk -F" = " "/^model = /{print \$2}" "$RMANHOME/etc/cropcube.conf"); test -s "$model"
     echo "bundle named by cropcube.conf exists: $model"'
-  say "enterprise image: crop.so built and installed; registration (create function) needs rasdaman enterprise"
-  printf '%s\n' "${timings[@]}" | awk -F'|' '{printf "%-40s %8.1f s\n", $1, $2}'
+  say "the init step at container start (deploy into the shared volume, then register), on this community core"
+  dc up -d rasdaman
+  cid=$(dc ps -q rasdaman)
+  for _ in $(seq 120); do
+    $docker logs "$cid" 2>&1 | grep -qE "^error:|entrypoint: rasdaman ready" && break
+    sleep 2
+  done
+  dc stop rasdaman
+  $docker logs "$cid" 2>&1 | grep -E "^\[[0-9]+/[0-9]+\]|^error:|^entrypoint:|deployed"
+  bundle_sum=$(sha256sum "$root/python_model/cropcube/resources/models/cropcube_default_synthetic.pt" | cut -c1-64)
+  volume_sum=$($docker run --rm -v "${project}_cropcube_models:/models:ro" --entrypoint sha256sum local/bookworm \
+    /models/cropcube.pt | cut -c1-64)
+  [ "$bundle_sum" = "$volume_sum" ] || { echo "the shared volume does not hold the bundle" >&2; exit 1; }
+  echo "shared volume cropcube_models: /models/cropcube.pt = the packaged bundle (sha256 ${bundle_sum:0:16}...)"
+  say "enterprise: crop.so built against the image's headers and installed, the bundle deployed into the shared"
+  echo "volume at start; registering crop.classify needs rasdaman enterprise (community has no UDFs)"
+  show_timings
   exit 0
 fi
 
@@ -186,5 +203,5 @@ PY
 say "summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 grep -E "^== query:|^answer" "$work/job.log" || true
 grep -E "^pixels:" "$work/check.log"
-printf '%s\n' "${timings[@]}" | awk -F'|' '{printf "%-45s %8.1f s\n", $1, $2}'
+show_timings
 echo "PASS: the map written into rasdaman equals cropcube classify pixel for pixel"
