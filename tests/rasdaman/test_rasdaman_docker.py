@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cropcube.rasdaman.deploy import RasdamanPaths
+from cropcube.rasdaman.udf.deploy import RasdamanPaths
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
