@@ -179,15 +179,23 @@ timed "reference classify" dc run --rm -T --no-deps --entrypoint cropcube cropcu
 say "pixel-for-pixel check: the map written into rasdaman and exported by the job vs the reference"
 dc run --rm -T --no-deps --entrypoint python cropcube - <<'PY' | tee "$work/check.log"
 import sys
+import warnings
 
 import numpy as np
 import rasterio
 
+warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
 with rasterio.open("/work/crop_map.tif") as src:
-    written = src.read(1)
+    written, written_crs, written_transform = src.read(1), src.crs, src.transform
 with rasterio.open("/work/reference.tif") as src:
-    reference = src.read(1)
+    reference, crs, transform = src.read(1), src.crs, src.transform
 print(f"written map {written.shape} {written.dtype}, reference {reference.shape} {reference.dtype}")
+if written_crs is None:
+    print("written map: no georeference (a rasql collection carries no CRS; its domain is the pixel grid)")
+elif (written_crs, written_transform) != (crs, transform):
+    sys.exit(f"FAIL: georeference differs: {written_crs} {written_transform} vs {crs} {transform}")
+else:
+    print(f"written map: same CRS and grid as the reference ({crs})")
 if written.shape != reference.shape:
     hint = " (transposed: E/N axes swapped)" if written.T.shape == reference.shape else ""
     sys.exit(f"FAIL: shapes differ{hint}")
@@ -201,7 +209,7 @@ PY
 
 # ------------------------------------------------------------------ summary
 say "summary ($(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-grep -E "^== query:|^answer" "$work/job.log" || true
+sed -n -E 's/^[^|]*\| //; /^== query:|^answer/p' "$work/job.log"
 grep -E "^pixels:" "$work/check.log"
 show_timings
 echo "PASS: the map written into rasdaman equals cropcube classify pixel for pixel"
