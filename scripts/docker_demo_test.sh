@@ -56,6 +56,7 @@ show_timings() { printf '%s\n' "${timings[@]}" | awk -F'|' '{printf "%-45s %8.1f
 # ------------------------------------------------------------------ the engine (leave a running one alone)
 started_engine=0
 if ! $docker info >/dev/null 2>&1; then
+  [ -x "$engine" ] || { echo "no Docker engine runs and no engine script at $engine (set CROPCUBE_ENGINE)" >&2; exit 1; }
   say "starting the Docker engine ($engine up)"
   timed "engine up" "$engine" up
   started_engine=1
