@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-# rasdapy3's protobuf stubs only load with the pure-Python protobuf, which must be chosen before the first
-# protobuf import of the process; the test process also imports onnx (which loads protobuf), so choose it here.
-# A `cropcube` command is its own process and rasdaman.transport.rasql chooses it there.
+# rasdaman's rasdapy3 stubs only load with the pure-Python protobuf, which must be chosen before the
+# process first imports protobuf; the test process also imports onnx (which loads it), so choose it here.
+# A `cropcube` command is its own process: rasdaman.transport.rasql chooses it there.
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 REPO = Path(__file__).resolve().parents[1]
