@@ -68,7 +68,7 @@ class InferenceModule(nn.Module):
     if TYPE_CHECKING:  # buffers, typed for mypy only (TorchScript infers them itself)
         mean: Tensor
         inv_std: Tensor
-        default_doy: Tensor
+        doy: Tensor
 
     def __init__(
         self,
@@ -111,32 +111,32 @@ class InferenceModule(nn.Module):
         shape = (1, 1 if calendar is not None else n_dates, n_bands, 1, 1)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(shape))
         self.register_buffer("inv_std", (1.0 / torch.tensor(std, dtype=torch.float32)).view(shape))
-        self.register_buffer("default_doy", torch.tensor(doy, dtype=torch.float32))
+        self.register_buffer("doy", torch.tensor(doy, dtype=torch.float32))
 
     def dates_of(self, x: Tensor, doy: Optional[Tensor]) -> Tensor:  # noqa: UP045 (TorchScript)
         """The checked day of year, (B, T), for input ``x``; raises RuntimeError("cropcube: ...")."""
         b, k = x.shape[0], x.shape[1]
         if k % self.n_bands != 0:
             raise RuntimeError(
-                "cropcube: input has {} bands, not a multiple of the bundle's {} bands per date".format(
+                "cropcube: wrong number of input bands: {} is not a multiple of the bundle's {} bands per date".format(
                     k, self.n_bands
                 )
             )
         t = k // self.n_bands
         if t < self.min_dates or t > self.max_dates:
             raise RuntimeError(
-                "cropcube: input has {} dates ({} bands); the bundle takes {}..{} dates".format(
-                    t, k, self.min_dates, self.max_dates
+                "cropcube: wrong number of input bands: {} bands = {} dates; the bundle takes {}..{} dates".format(
+                    k, t, self.min_dates, self.max_dates
                 )
             )
         if doy is None:
-            if t != self.default_doy.shape[0]:
+            if t != self.doy.shape[0]:
                 raise RuntimeError(
                     "cropcube: input has {} dates but no doy was given; the default calendar has {}".format(
-                        t, self.default_doy.shape[0]
+                        t, self.doy.shape[0]
                     )
                 )
-            return self.default_doy.to(x.device).unsqueeze(0).expand(b, t)
+            return self.doy.to(x.device).unsqueeze(0).expand(b, t)
         d = doy.to(device=x.device, dtype=torch.float32)
         if d.dim() == 1:
             d = d.unsqueeze(0).expand(b, d.shape[0])
