@@ -122,6 +122,8 @@ class LightTemporalEncoder(nn.Module):
         b, t, c, h, w = x.shape
         if t != self.n_dates or c != self.n_bands:
             raise RuntimeError("cropcube: input dates/bands do not match the temporal encoder")
+        if doy.dim() == 1:  # (T,): one calendar for the batch
+            doy = doy.unsqueeze(0).expand(b, t)
         angles = doy.to(x.dtype).unsqueeze(2) * self.doy_freq.to(x.dtype)  # doy (B, T): per sample
         pe_score = self.key_pe(torch.cat([torch.sin(angles), torch.cos(angles)], dim=2))  # (B, T, C)
         # One block-diagonal matmul computes every date's scores: cheaper than T small ones.

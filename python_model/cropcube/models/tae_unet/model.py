@@ -83,7 +83,9 @@ class TemporalAttentionEncoder(nn.Module):
         self.project_eps = float(project_norm.eps)  # for forward_rows' BatchNorm folding
 
     def doy_encoding(self, doy: Tensor) -> Tensor:
-        """Sinusoidal encoding (B, T, d_hidden) of day-of-year values (B, T)."""
+        """Sinusoidal encoding (B, T, d_hidden) of day-of-year values (B, T) (or (1, T, d) for (T,))."""
+        if doy.dim() == 1:
+            doy = doy.unsqueeze(0)
         steps = torch.arange(0, self.d_hidden, 2, dtype=torch.float32, device=doy.device)
         inv_freq = torch.exp(steps * (-math.log(1000.0) / self.d_hidden))
         angles = doy.float().unsqueeze(2) * inv_freq
@@ -94,7 +96,7 @@ class TemporalAttentionEncoder(nn.Module):
         if self.fast_inference and not self.training:
             return self.forward_rows(x, valid, doy)
         b, t, c, h, w = x.shape
-        pe = self.doy_encoding(doy).to(x.dtype).view(b, t, self.d_hidden, 1, 1)
+        pe = self.doy_encoding(doy).to(x.dtype).view(-1, t, self.d_hidden, 1, 1)
         e = self.embed_in(x.reshape(b * t, c, h, w)).view(b, t, self.d_hidden, h, w) + pe
         e = self.embed_out(torch.relu(e).view(b * t, self.d_hidden, h, w))
         scores = self.score(e).view(b, t, self.n_heads, h, w)
@@ -124,7 +126,7 @@ class TemporalAttentionEncoder(nn.Module):
         assert bias_in is not None and bias_out is not None
         assert bias_score is not None and bias_stacked is not None
         w_in = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.embed_in.weight.view(dh, c))
-        b_in = (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(b, t * dh)
+        b_in = (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(-1, t * dh).expand(b, t * dh)
         sample = torch.arange(n, device=x.device) // (h * w)  # each row's sample: its dates' bias
         w_out = self.embed_out.weight.view(dm, dh)
         w_score = self.score.weight.view(nh, dm)
