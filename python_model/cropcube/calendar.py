@@ -20,12 +20,15 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cropcube.errors import InputError
+
+if TYPE_CHECKING:
+    from cropcube.bundle.metadata import BundleMetadata
 
 _DESCRIPTION = re.compile(r"^(\d{4}-\d{2}-\d{2})_(B\d{2}A?)$")
 _TIME_COORD = re.compile(r'^"?(\d{4}-\d{2}-\d{2})(?:[T ][0-9:.]*(?:Z|[+-]\d{2}:?\d{2})?)?"?$')
@@ -125,7 +128,7 @@ def dates_from_time_axis(coordinates: Sequence[Any], where: str) -> tuple[dt.dat
             raise InputError(
                 where,
                 f"time axis coordinate {i} ({str(value)!r}) is not a date; the time axis must carry "
-                "ISO dates (e.g. \"2019-05-01T00:00:00Z\")",
+                'ISO dates (e.g. "2019-05-01T00:00:00Z")',
             )
         dates.append(date)
     return check_order(dates, f"{where} time axis")
@@ -156,7 +159,9 @@ class Calendar:
         where = "bundle calendar"
         object.__setattr__(self, "default_dates", check_order(tuple(self.default_dates), where))
         if not 1 <= self.min_dates <= self.max_dates:
-            raise InputError(where, f"n_dates [{self.min_dates}, {self.max_dates}] is not a range of counts >= 1")
+            raise InputError(
+                where, f"n_dates [{self.min_dates}, {self.max_dates}] is not a range of counts >= 1"
+            )
         if not 1 <= self.season_start <= self.season_end <= 366:
             raise InputError(
                 where, f"season_doy [{self.season_start}, {self.season_end}] is not a range within 1..366"
@@ -271,3 +276,79 @@ def fixed_calendar(dates: Sequence[dt.date]) -> Calendar:
 def format_dates(dates: Sequence[dt.date]) -> str:
     """``2019-05-01, 2019-06-10`` for messages."""
     return ", ".join(d.isoformat() for d in dates)
+
+
+@dataclass(frozen=True)
+class CubeDates:
+    """The day of year a model gets for one cube, and what the user must be told about it.
+
+    Attributes:
+        doy: day of year per date for the module, or None for a format-1 bundle (its own fixed
+            calendar, as before format 2).
+        warning: a message for the log (dates assumed or ignored), or None.
+    """
+
+    doy: Doy | None
+    warning: str | None = None
+
+
+def cube_dates(
+    meta: BundleMetadata,
+    n_channels: int,
+    found: Sequence[dt.date] | None,
+    given: Sequence[dt.date] | None,
+    where: str,
+    descriptions: Sequence[str | None] = (),
+) -> CubeDates:
+    """Which day of year each date of a cube is, for a bundle: the one rule every path uses.
+
+    Args:
+        meta: the bundle's metadata.
+        n_channels: the cube's band count (T x C).
+        found: dates the cube itself carries (band descriptions, a time axis), or None.
+        given: dates the user gave (``--dates``), or None; they must agree with ``found``.
+        where: the cube, for messages.
+        descriptions: the cube's band descriptions when ``found`` is None (to name a band whose
+            description has no date).
+
+    Raises:
+        InputError: a band count that is not T x C, ``--dates`` of the wrong length or disagreeing
+            with the cube's own dates, band descriptions without dates; for a format-2 bundle T outside
+            its range or dates out of order or outside its season.
+    """
+    n_bands = meta.spec.n_bands
+    if n_channels % n_bands:
+        raise InputError(where, f"{n_channels} bands is not a whole number of dates of {n_bands} bands")
+    t = n_channels // n_bands
+    if given is not None:
+        given = check_order(list(given), "--dates")
+        if len(given) != t:
+            raise InputError(
+                "--dates", f"{len(given)} dates given, but {where} has {t} dates ({n_channels} bands)"
+            )
+        if found is not None and tuple(found) != tuple(given):
+            raise InputError(
+                "--dates",
+                f"{format_dates(given)} differ from the dates {format_dates(found)} that {where} carries",
+            )
+    dates = tuple(given) if given is not None else (tuple(found) if found is not None else None)
+    calendar = meta.calendar
+    if calendar is None:  # format 1: the bundle's own calendar, whatever the cube's dates
+        if dates is not None and dates != tuple(meta.spec.dates):
+            return CubeDates(
+                None,
+                f"{where}: dates {format_dates(dates)} differ from the model's training dates "
+                f"{format_dates(meta.spec.dates)} (a fixed-calendar bundle, format 1: it is given "
+                "its own dates)",
+            )
+        return CubeDates(None)
+    if dates is None:
+        if any(descriptions):
+            dates_from_descriptions(descriptions, where)  # raises, naming the band without a date
+        doy = calendar.doy_for(None, t, where)
+        return CubeDates(
+            doy,
+            f"{where}: no dates known (no dated band descriptions, no --dates): assuming the bundle's "
+            f"default calendar {format_dates(calendar.default_dates)}",
+        )
+    return CubeDates(calendar.doy_for(dates, t, where))

@@ -118,32 +118,27 @@ class InferenceModule(nn.Module):
         b, k = x.shape[0], x.shape[1]
         if k % self.n_bands != 0:
             raise RuntimeError(
-                "cropcube: wrong number of input bands: {} is not a multiple of the bundle's {} bands per date".format(
-                    k, self.n_bands
-                )
+                f"cropcube: wrong number of input bands: {k} is not a multiple of the bundle's "
+                f"{self.n_bands} bands per date"
             )
         t = k // self.n_bands
         if t < self.min_dates or t > self.max_dates:
             raise RuntimeError(
-                "cropcube: wrong number of input bands: {} bands = {} dates; the bundle takes {}..{} dates".format(
-                    k, t, self.min_dates, self.max_dates
-                )
+                f"cropcube: wrong number of input bands: {k} bands = {t} dates; the bundle takes "
+                f"{self.min_dates}..{self.max_dates} dates"
             )
         if doy is None:
             if t != self.doy.shape[0]:
                 raise RuntimeError(
-                    "cropcube: input has {} dates but no doy was given; the default calendar has {}".format(
-                        t, self.doy.shape[0]
-                    )
+                    f"cropcube: input has {t} dates but no doy was given; the default calendar has "
+                    f"{self.doy.shape[0]}"
                 )
             return self.doy.to(x.device).unsqueeze(0).expand(b, t)
         d = doy.to(device=x.device, dtype=torch.float32)
         if d.dim() == 1:
             d = d.unsqueeze(0).expand(b, d.shape[0])
         if d.dim() != 2 or d.shape[0] != b or d.shape[1] != t:
-            raise RuntimeError(
-                "cropcube: doy must have shape ({},) or ({}, {}) for this input".format(t, b, t)
-            )
+            raise RuntimeError(f"cropcube: doy must have shape ({t},) or ({b}, {t}) for this input")
         if not torch.compiler.is_compiling():  # data-dependent checks: eager and TorchScript only
             if not bool(torch.isfinite(d).all()):
                 raise RuntimeError("cropcube: doy holds NaN or infinite values")
@@ -151,9 +146,8 @@ class InferenceModule(nn.Module):
                 raise RuntimeError("cropcube: doy must be strictly increasing")
             if bool((d < self.season_start).any()) or bool((d > self.season_end).any()):
                 raise RuntimeError(
-                    "cropcube: doy outside the bundle's season {}..{}".format(
-                        int(self.season_start), int(self.season_end)
-                    )
+                    "cropcube: doy outside the bundle's season "
+                    f"{int(self.season_start)}..{int(self.season_end)}"
                 )
         return d
 

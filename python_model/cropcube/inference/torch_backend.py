@@ -85,8 +85,14 @@ class TorchRunner:
         self.num_classes = meta.classes.num_classes
         self.threads = threads
 
-    def run(self, view: npt.NDArray[Any], confidence: bool = False, probabilities: bool = False) -> ClassMaps:
-        """Classify a (K, H, W) image-order view (any strides)."""
+    def run(
+        self,
+        view: npt.NDArray[Any],
+        confidence: bool = False,
+        probabilities: bool = False,
+        doy: npt.NDArray[np.float32] | None = None,
+    ) -> ClassMaps:
+        """Classify a (K, H, W) image-order view; ``doy``: day of year per date (None: default)."""
         if self.nonfinite == "error":
             check_finite(view)
         _, h, w = view.shape
@@ -97,18 +103,21 @@ class TorchRunner:
             out.probabilities = np.zeros((self.num_classes, h, w), dtype=np.float32)
         caller = torch.get_num_threads()
         size = self.device.type == "cpu" and self.threads == 0
+        days = None if doy is None else torch.as_tensor(np.asarray(doy, np.float32), device=self.device)
         try:
             with torch.inference_mode():
                 for batch in _batches(plan_tiles(h, w, self.tile_size, self.halo), self.batch_size):
                     if size and (n := free_cpus(caller)) != torch.get_num_threads():
                         torch.set_num_threads(n)
-                    self._run_batch(view, batch, out)
+                    self._run_batch(view, batch, out, days)
         finally:
             if torch.get_num_threads() != caller:
                 torch.set_num_threads(caller)
         return out
 
-    def _run_batch(self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps) -> None:
+    def _run_batch(
+        self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps, doy: torch.Tensor | None = None
+    ) -> None:
         blocks = np.stack(
             [view[:, t.window_rows[0] : t.window_rows[1], t.window_cols[0] : t.window_cols[1]] for t in batch]
         ).astype(np.float32, copy=False)
@@ -117,7 +126,8 @@ class TorchRunner:
             blocks = np.where(bad, np.float32(self.nodata), blocks)
         rs, cs = batch[0].core_in_window
         x = torch.from_numpy(blocks).to(self.device, non_blocking=True)
-        logits = self.module(x)[:, :, rs, cs].float()
+        # Without dates the module's own default calendar applies (format-1 modules take no doy).
+        logits = (self.module(x) if doy is None else self.module(x, doy))[:, :, rs, cs].float()
         top, index = logits.max(dim=1)
         want_soft = out.confidence is not None or out.probabilities is not None
         lse = logits.logsumexp(dim=1) if want_soft else None

@@ -142,9 +142,10 @@ class LightTemporalEncoder(nn.Module):
         for start in range(0, n, step):
             r = rows[start : start + step]
             m = r.shape[0]
-            scores = (torch.addmm(b_key[sample[start : start + m]], r, w_key.t()).view(m, t, c) + masks[start : start + step]).view(
-                m, t * c
-            )
+            scores = (
+                torch.addmm(b_key[sample[start : start + m]], r, w_key.t()).view(m, t, c)
+                + masks[start : start + step]
+            ).view(m, t * c)
             # Clamped at -80 (exp = 2e-35, still a normal float): the masked dates' -1e4 would
             # otherwise underflow to denormals, which x86 CPUs compute tens of times slower.
             e = torch.exp((scores - scores.amax(dim=1, keepdim=True)).clamp_(min=-80.0))

@@ -126,7 +126,9 @@ class TemporalAttentionEncoder(nn.Module):
         assert bias_in is not None and bias_out is not None
         assert bias_score is not None and bias_stacked is not None
         w_in = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.embed_in.weight.view(dh, c))
-        b_in = (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(-1, t * dh).expand(b, t * dh)
+        b_in = (
+            (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(-1, t * dh).expand(b, t * dh)
+        )
         sample = torch.arange(n, device=x.device) // (h * w)  # each row's sample: its dates' bias
         w_out = self.embed_out.weight.view(dm, dh)
         w_score = self.score.weight.view(nh, dm)
