@@ -22,6 +22,7 @@ def classify(
     tile_size: options.TileSize = None,
     nonfinite: options.NonFinite = None,
     progress: options.Progress = True,
+    dates: options.CubeDatesOpt = None,
 ) -> None:
     """Classify a Sentinel-2 cube file into crop classes (streaming, any scene size, resumable)."""
     from cropcube.inference.files import classify_file
@@ -39,6 +40,7 @@ def classify(
         progress=progress,
         mask=mask,
         parcel_format=parcels_format,
+        dates=dates,
         **inference,
     )
     typer.echo(summary.format())
