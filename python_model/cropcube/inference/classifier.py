@@ -88,6 +88,9 @@ class Classifier:
         self.model_path = resolve_model_path(model)
         self.metadata: BundleMetadata = read_metadata(self.model_path)
         self.tile_size = effective_tile_size(tile_size, self.metadata.downsampling_factor)
+        # Dates a kernel cannot take run on the python backend when the backend was left to "auto".
+        self._dated_fallback = (backend == "auto", device, tile_size, batch_size, nonfinite, threads)
+        self._dated: TorchRunner | None = None
         if backend == "auto":
             backend = "native" if kernel_library_path().is_file() else "python"
         self.backend: str = backend
@@ -136,7 +139,8 @@ class Classifier:
         view = image_view(cube, n_channels, axis_order)
         if days is not None and self.backend == "native" and np.array_equal(days, self._default_doy()):
             days = None  # the kernel's own default calendar: the same dates, no dates input needed
-        maps = self._runner.run(view, confidence=confidence, probabilities=probabilities, doy=days)
+        runner = self._runner_for(days)
+        maps = runner.run(view, confidence=confidence, probabilities=probabilities, doy=days)
         if axis_order == "rasdaman":
             maps.classes = to_caller_order(maps.classes, axis_order)
             if maps.confidence is not None:
@@ -144,6 +148,26 @@ class Classifier:
             if maps.probabilities is not None:
                 maps.probabilities = to_caller_order(maps.probabilities, axis_order)
         return maps
+
+    def _runner_for(self, days: npt.NDArray[np.float32] | None) -> NativeModel | TorchRunner:
+        """The runner for these dates.
+
+        A kernel that cannot take dates hands them to the python backend when the backend was "auto";
+        an explicit native backend refuses them, naming why (never a silent substitution).
+        """
+        if days is None or self.backend != "native" or getattr(self._runner, "takes_dates", False):
+            return self._runner
+        auto, device, tile_size, batch_size, nonfinite, threads = self._dated_fallback
+        if not auto:
+            return self._runner
+        if self._dated is None:
+            log.warning(
+                "the C++ kernel cannot take dates: the python backend classifies cubes of other dates"
+            )
+            dev = _torch_device(device)
+            bundle = _load_cached(self.model_path, dev)
+            self._dated = TorchRunner(bundle, dev, tile_size, batch_size, nonfinite, threads)
+        return self._dated
 
     def _default_doy(self) -> npt.NDArray[np.float32]:
         return self.metadata.accepted_calendar().default_doy
