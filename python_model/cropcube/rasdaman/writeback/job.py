@@ -17,7 +17,9 @@ record unless restarted. Every tile is written whole by one request (retried on 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cropcube.bundle.metadata import BundleMetadata
+from cropcube.calendar import cube_dates, dates_from_descriptions, dates_from_time_axis
 from cropcube.errors import InputError
-from cropcube.rasdaman import ids
+from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.petascope import PetascopeClient
@@ -44,6 +47,7 @@ from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
+_DATED_BAND = re.compile(r"^\d{4}-\d{2}-\d{2}_B\d{2}A?$")
 CELL_TYPES = ("uint16", "int16", "float32")
 """Input cell types the kernel reads (kept as they are: a float coverage is classified as float)."""
 
@@ -56,8 +60,8 @@ class TileClassifier(Protocol):
         """The model's bundle metadata (halo, downsampling factor, classes, provenance)."""
         ...
 
-    def classify_array(self, cube: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
-        """Classes (H, W) of a raw-DN cube (channels, H, W)."""
+    def classify_array(self, cube: npt.NDArray[Any], *, doy: Any = None) -> npt.NDArray[np.uint8]:
+        """Classes (H, W) of a raw-DN cube (channels, H, W) whose dates have day of year ``doy``."""
         ...
 
 
@@ -147,9 +151,28 @@ def check_route(kind: str, mode: str, area: tuple[float, float, float, float] | 
         raise InputError("--area", "rasql collections have no CRS; give grid cells (--cells) instead")
 
 
-def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
+def _source_dates(source: Source) -> tuple[dt.date, ...] | None:
+    """The input's own dates, or None when it carries none.
+
+    A 3-D coverage's time axis; for a 2-D coverage the layout cropcube's ingest stores in its
+    metadata (``spec.dates``), else band names ``YYYY-MM-DD_Bxx``.
+    """
+    if source.dates:
+        return dates_from_time_axis(source.dates, source.name)
+    info = metadata.decode(str(getattr(source.description, "meta_text", "") or "")) or {}
+    spec = info.get("spec") if isinstance(info.get("spec"), dict) else None
+    if spec and isinstance(spec.get("dates"), list) and spec["dates"]:
+        return dates_from_time_axis(spec["dates"], f"{source.name} metadata")
+    names = list(getattr(source.description, "bands", None) or [])
+    if names and all(_DATED_BAND.match(str(n)) for n in names):
+        return dates_from_descriptions(names, source.name)
+    return None
+
+
+def _check_input(source: Source, model: BundleMetadata, mode: str) -> npt.NDArray[np.float32] | None:
+    """Check the input against the model; the day of year of its dates (None: a format-1 bundle's own)."""
     spec = model.spec
-    if source.channels != spec.n_channels:
+    if model.calendar is None and source.channels != spec.n_channels:
         raise InputError(
             source.name,
             f"has {source.channels} channels ({source.bands} bands x "
@@ -159,6 +182,17 @@ def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
         raise InputError(source.name, "udf mode needs the 2-D 28-band coverage; use client mode for 3-D")
     if source.crs and source.crs != spec.crs:
         log.warning("coverage CRS %s differs from the model's %s", source.crs, spec.crs)
+    known = cube_dates(model, source.channels, _source_dates(source), None, source.name)
+    if known.warning:
+        log.warning("%s", known.warning)
+    default = model.accepted_calendar().default_doy
+    if mode == "udf" and known.doy is not None and not np.array_equal(known.doy, default):
+        raise InputError(
+            source.name,
+            "udf mode runs crop.classify with the bundle's default dates, and this coverage's dates "
+            "differ: use client mode, which gives the model the coverage's own dates",
+        )
+    return known.doy
 
 
 def _classes_as_uint8(arr: npt.NDArray[Any], n_classes: int, what: str) -> npt.NDArray[np.uint8]:
@@ -240,7 +274,7 @@ def classify_coverage(
     factor, halo = model.downsampling_factor, model.halo
     tile = effective_tile_size(int(tile_size), factor)
     source = store.describe(input_id)
-    _check_input(source, model, mode)
+    doy = _check_input(source, model, mode)
     window = _window(source, area, cells)
     params = {
         "input": input_id,
@@ -254,6 +288,7 @@ def classify_coverage(
         "model": model.content_hash or f"{model.model_name}:{model.model_version}",
         "udf": udf if mode == "udf" else None,
         "endpoint": store.where,
+        **({"doy": [float(v) for v in doy]} if doy is not None else {}),  # other dates: another map
     }
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
@@ -271,7 +306,7 @@ def classify_coverage(
         if record.is_done(t.key):
             report.tiles_resumed += 1
             continue
-        classes = _classify_tile(store, source, t, model, mode, classifier, udf)
+        classes = _classify_tile(store, source, t, model, mode, classifier, udf, doy)
         out.write(t.core_cols[0] - col0, t.core_rows[0] - row0, classes)
         record.mark(t.key)
         report.tiles_written += 1
@@ -328,12 +363,19 @@ def _prepare_output(
 
 
 def _classify_here(
-    classifier: TileClassifier, cube: npt.NDArray[Any], model: BundleMetadata, what: str
+    classifier: TileClassifier,
+    cube: npt.NDArray[Any],
+    model: BundleMetadata,
+    what: str,
+    doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[Any]:
     """Client mode: the kernel on the window (cells in the input's own type)."""
     if cube.dtype.name not in CELL_TYPES:
         raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
-    classes = np.asarray(classifier.classify_array(cube))
+    # Without dates (a format-1 bundle) the plain call: classifiers need not know about dates.
+    classes = np.asarray(
+        classifier.classify_array(cube) if doy is None else classifier.classify_array(cube, doy=doy)
+    )
     if classes.shape != cube.shape[1:]:
         raise InputError("classifier", f"returned {classes.shape} for a {cube.shape[1]}x{cube.shape[2]} tile")
     return np.where((cube == model.spec.nodata).all(axis=0), 0, classes)
@@ -347,6 +389,7 @@ def _classify_tile(
     mode: str,
     classifier: TileClassifier | None,
     udf: str,
+    doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.uint8]:
     rows, cols = t.core_in_window
     what = f"tile {t.key} of {source.name}"
@@ -355,7 +398,7 @@ def _classify_tile(
     if mode == "client":
         assert classifier is not None
         cube = store.read(source, read_col, read_row, read_width, read_height)
-        classes = _classify_here(classifier, cube, model, what)
+        classes = _classify_here(classifier, cube, model, what, doy)
     else:
         assert isinstance(store, PetascopeStore) and source.grid is not None
         e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
