@@ -159,7 +159,7 @@ def _source_dates(source: Source) -> tuple[dt.date, ...] | None:
     """
     if source.dates:
         return dates_from_time_axis(source.dates, source.name)
-    info = metadata.decode(str(getattr(source.description, "meta_text", "") or "")) or {}
+    info = metadata.decode(str(getattr(source.description, "metadata", "") or "")) or {}
     spec = info.get("spec") if isinstance(info.get("spec"), dict) else None
     if spec and isinstance(spec.get("dates"), list) and spec["dates"]:
         return dates_from_time_axis(spec["dates"], f"{source.name} metadata")
