@@ -146,6 +146,9 @@ def _dated_cubes(root: Path, cube: Path) -> dict[str, Path]:
             root / "cube_december.tif", data, crs, t, descriptions=[f"{d}_{b}" for d in late for b in bands]
         ),
         "cube_2dates": _write(root / "cube_2dates.tif", data[:8], crs, t, descriptions=desc[:8]),
+        "cube_repeated_date": _write(
+            root / "cube_repeated_date.tif", data, crs, t, descriptions=desc[:4] * 2 + desc[8:]
+        ),
         "cube_2019": _write(
             root / "cube_2019.tif", data, crs, t, descriptions=[f"{d}_{b}" for d in flanders for b in bands]
         ),

@@ -239,6 +239,12 @@ CASES: list[Case] = [
         "band descriptions give dates",
     ),
     C(
+        "classify-descriptions-repeat-a-date",
+        "classify {cube_repeated_date} -o {out}/c.tif --model {bundle2}",
+        "cube_repeated_date.tif",
+        "band descriptions repeat a date/band pair",
+    ),
+    C(
         "classify-dates-outside-season",
         "classify {cube_december} -o {out}/c.tif --model {bundle2}",
         "cube_december.tif",
