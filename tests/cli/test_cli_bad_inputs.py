@@ -1186,6 +1186,12 @@ CASES: list[Case] = [
     C("rasdaman-classify-output-id", "rasdaman classify in 9out --endpoint {closed}", "'9out'"),
     C("rasdaman-classify-same-id", "rasdaman classify crops crops", "output coverage id", "must differ"),
     C(
+        "rasdaman-classify-dates-unsorted",
+        "rasdaman classify in out --endpoint {closed} --dates 2019-05-01,2019-04-01",
+        "'--dates'",
+        "2019-04-01 comes after 2019-05-01",
+    ),
+    C(
         "rasdaman-classify-mode",
         "rasdaman classify in out --mode magic --endpoint {closed}",
         "--mode",

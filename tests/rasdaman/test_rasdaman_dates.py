@@ -84,3 +84,30 @@ def test_time_axis_of_non_dates_is_a_named_error(
     index_axis = body.replace(f'"{DATES[0].isoformat()}T00:00:00.000Z"'.encode(), b"0")
     with pytest.raises(InputError, match=r"time axis coordinate 0 \('0'\) is not a date"):
         parse_description(index_axis, "S2_features_3d")
+
+
+def test_dates_given_for_an_input_without_any(scene2019: Path, tmp_path: Path) -> None:
+    """A rasql collection has no time axis and no metadata: --dates names its dates, or it is refused."""
+    from test_rasdaman_stores import MemoryStore
+
+    with rasterio.open(scene2019) as src:
+        cube = src.read()
+    clf = Classifier(make_calendar_bundle(tmp_path / "cal.pt"), backend="python")
+    store = MemoryStore("cube", cube)
+    with pytest.raises(InputError, match="the cube has 5 dates but no dates are known for it"):
+        classify_coverage(store, "cube", "crops", clf.metadata, classifier=clf, progress_path=tmp_path / "p")
+    classify_coverage(
+        store,
+        "cube",
+        "crops",
+        clf.metadata,
+        classifier=clf,
+        tile_size=16,
+        progress_path=tmp_path / "q",
+        dates=DATES,
+    )
+    np.testing.assert_array_equal(store.outputs["crops"], clf.classify_array(cube, doy=day_of_year(DATES)))
+    with pytest.raises(InputError, match=r"--dates: 4 dates given, but cube has 5 dates"):
+        classify_coverage(
+            store, "cube", "x", clf.metadata, classifier=clf, progress_path=tmp_path / "r", dates=DATES[:4]
+        )

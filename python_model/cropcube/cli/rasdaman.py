@@ -81,6 +81,7 @@ def classify_cmd(
     writer: options.Writer = "wcst",
     retries: options.Retries = 4,
     timeout: options.Timeout = 300.0,
+    dates: options.CubeDatesOpt = None,
 ) -> None:
     """Classify a coverage tile by tile and write the classes back as a new coverage."""
     from cropcube.rasdaman.jobs import classify_into
@@ -100,6 +101,7 @@ def classify_cmd(
         replace=replace,
         udf=udf,
         writer=writer,
+        dates=dates,
     )
     typer.echo("\n".join(report.lines()))
 

@@ -9,6 +9,7 @@ closes its connections when it ends, whatever happens.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ def classify_into(
     replace: bool = False,
     udf: str = "crop.classify",
     writer: str = "wcst",
+    dates: Sequence[dt.date] | None = None,
 ) -> ClassifyReport:
     """Classify a coverage tile by tile and write the classes into a new coverage (or collection).
 
@@ -120,6 +122,8 @@ def classify_into(
         replace: delete an existing output this job did not make.
         udf: the UDF name in udf mode.
         writer: petascope output written by ``wcst`` (UpdateCoverage) or ``rasql`` tile updates.
+        dates: the input's dates (``--dates``) when it carries none (a rasql collection); they must
+            agree with a time axis or stored layout when it has one.
 
     Raises:
         InputError: a bad argument (before the model is loaded or the server asked), udf mode or an
@@ -152,6 +156,7 @@ def classify_into(
             restart=restart,
             replace=replace,
             udf=udf,
+            dates=dates,
         )
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -169,7 +170,9 @@ def _source_dates(source: Source) -> tuple[dt.date, ...] | None:
     return None
 
 
-def _check_input(source: Source, model: BundleMetadata, mode: str) -> npt.NDArray[np.float32] | None:
+def _check_input(
+    source: Source, model: BundleMetadata, mode: str, dates: Sequence[dt.date] | None = None
+) -> npt.NDArray[np.float32] | None:
     """Check the input against the model; the day of year of its dates (None: a format-1 bundle's own)."""
     spec = model.spec
     if model.calendar is None and source.channels != spec.n_channels:
@@ -182,7 +185,7 @@ def _check_input(source: Source, model: BundleMetadata, mode: str) -> npt.NDArra
         raise InputError(source.name, "udf mode needs the 2-D 28-band coverage; use client mode for 3-D")
     if source.crs and source.crs != spec.crs:
         log.warning("coverage CRS %s differs from the model's %s", source.crs, spec.crs)
-    known = cube_dates(model, source.channels, _source_dates(source), None, source.name)
+    known = cube_dates(model, source.channels, _source_dates(source), dates, source.name)
     if known.warning:
         log.warning("%s", known.warning)
     default = model.accepted_calendar().default_doy
@@ -241,6 +244,7 @@ def classify_coverage(
     replace: bool = False,
     udf: str = "crop.classify",
     writer: TileWriter | None = None,
+    dates: Sequence[dt.date] | None = None,
 ) -> ClassifyReport:
     """Classify ``input_id`` (over ``area`` or ``cells``) into the new coverage ``output_id``.
 
@@ -260,6 +264,7 @@ def classify_coverage(
         replace: delete an existing output that this job did not create.
         udf: the WCPS UDF name (udf mode).
         writer: tile writer for a petascope output (e.g. rasql updates; the grid is spanned first).
+        dates: the input's dates when it carries none (``--dates``; see :func:`_source_dates`).
 
     Raises:
         InputError: bad arguments, an output that exists and is not this job's, a changed job.
@@ -274,7 +279,7 @@ def classify_coverage(
     factor, halo = model.downsampling_factor, model.halo
     tile = effective_tile_size(int(tile_size), factor)
     source = store.describe(input_id)
-    doy = _check_input(source, model, mode)
+    doy = _check_input(source, model, mode, dates)
     window = _window(source, area, cells)
     params = {
         "input": input_id,
