@@ -7,7 +7,6 @@ date-major (channel = 4 * date + band), digital numbers with reflectance = DN * 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cropcube.calendar import check_order
 from cropcube.errors import InputError
 
 S2_BANDS = ("B02", "B03", "B04", "B08")
@@ -74,8 +74,7 @@ class CubeSpec:
         object.__setattr__(self, "bands", tuple(self.bands))
         if not dates:
             raise InputError("cube dates", "at least one date is needed")
-        if any(b <= a for a, b in itertools.pairwise(dates)):
-            raise InputError("cube dates", "dates must be strictly increasing")
+        check_order(dates, "cube dates")  # the one rule for dates (cropcube.calendar)
         if not self.bands or len(set(self.bands)) != len(self.bands):
             raise InputError("cube bands", f"{self.bands!r} must be non-empty and unique")
         if self.band_order != "date-major":
