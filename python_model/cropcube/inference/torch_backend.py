@@ -79,17 +79,28 @@ class TorchRunner:
         self.device = device
         self.tile_size = effective_tile_size(tile_size, meta.downsampling_factor)
         self.halo = meta.halo
+        self.factor = meta.downsampling_factor
         self.batch_size = batch_size or (4 if device.type == "cuda" else 1)
         self.nonfinite = nonfinite
         self.nodata = float(meta.spec.nodata)
         self.num_classes = meta.classes.num_classes
         self.threads = threads
 
-    def run(self, view: npt.NDArray[Any], confidence: bool = False, probabilities: bool = False) -> ClassMaps:
-        """Classify a (K, H, W) image-order view (any strides)."""
+    def run(
+        self,
+        view: npt.NDArray[Any],
+        confidence: bool = False,
+        probabilities: bool = False,
+        core: tuple[int, int, int, int] | None = None,
+    ) -> ClassMaps:
+        """Classify a (K, H, W) image-order view (any strides); only its ``core`` window when given."""
         if self.nonfinite == "error":
             check_finite(view)
-        _, h, w = view.shape
+        _, height, width = view.shape
+        # Checked before any work (InputError naming the core), like the kernel's core window.
+        tiles = list(plan_tiles(height, width, self.tile_size, self.halo, factor=self.factor, area=core))
+        origin = (core[0], core[1]) if core is not None else (0, 0)
+        h, w = (core[2], core[3]) if core is not None else (height, width)
         out = ClassMaps(classes=np.zeros((h, w), dtype=np.uint8))
         if confidence:
             out.confidence = np.zeros((h, w), dtype=np.uint8)
@@ -99,16 +110,18 @@ class TorchRunner:
         size = self.device.type == "cpu" and self.threads == 0
         try:
             with torch.inference_mode():
-                for batch in _batches(plan_tiles(h, w, self.tile_size, self.halo), self.batch_size):
+                for batch in _batches(tiles, self.batch_size):
                     if size and (n := free_cpus(caller)) != torch.get_num_threads():
                         torch.set_num_threads(n)
-                    self._run_batch(view, batch, out)
+                    self._run_batch(view, batch, out, origin)
         finally:
             if torch.get_num_threads() != caller:
                 torch.set_num_threads(caller)
         return out
 
-    def _run_batch(self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps) -> None:
+    def _run_batch(
+        self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps, origin: tuple[int, int]
+    ) -> None:
         blocks = np.stack(
             [view[:, t.window_rows[0] : t.window_rows[1], t.window_cols[0] : t.window_cols[1]] for t in batch]
         ).astype(np.float32, copy=False)
@@ -130,7 +143,8 @@ class TorchRunner:
             if out.probabilities is not None:
                 probs_np = (logits - lse.unsqueeze(1)).exp().cpu().numpy()
         for i, t in enumerate(batch):
-            dst = (slice(*t.core_rows), slice(*t.core_cols))
+            (r0, r1), (c0, c1) = t.core_rows, t.core_cols
+            dst = (slice(r0 - origin[0], r1 - origin[0]), slice(c0 - origin[1], c1 - origin[1]))
             out.classes[dst] = np.where(valid[i], index_np[i], 0)
             if out.confidence is not None and conf_np is not None:
                 out.confidence[dst] = np.where(valid[i], conf_np[i], 0)
