@@ -11,6 +11,7 @@ import numpy.typing as npt
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
+from cropcube.inference.result import ClassMaps
 from cropcube.readers.grid import Grid
 
 GRID = Grid.from_origin("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
@@ -57,11 +58,15 @@ class ToyClassifier:
         self.calls = 0
         self.die_after = die_after
 
-    def classify_array(self, cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    def run(
+        self, cube: npt.NDArray[np.uint16], *, core: tuple[int, int, int, int] | None = None
+    ) -> ClassMaps:
         if self.die_after is not None and self.calls >= self.die_after:
             raise KeyboardInterrupt("simulated kill")
         self.calls += 1
-        return box_classes(cube)
+        row, col, rows, cols = core if core is not None else (0, 0, *cube.shape[1:])
+        classes = reference_classes(cube)[row : row + rows, col : col + cols]
+        return ClassMaps(classes=np.ascontiguousarray(classes))
 
 
 def toy_metadata() -> BundleMetadata:

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from cropcube.cli.main import app
 from cropcube.errors import InputError
+from cropcube.inference.result import ClassMaps
 from cropcube.rasdaman.transport.errors import RasdamanError
 from cropcube.rasdaman.transport.rasql import RasqlConnection
 from cropcube.rasdaman.writeback.job import classify_coverage
@@ -144,11 +145,11 @@ def test_killed_job_resumes_and_bad_inputs_leave_collections_intact(
         def __init__(self) -> None:
             self.calls = 0
 
-        def classify_array(self, window: np.ndarray) -> np.ndarray:
+        def run(self, window: np.ndarray, *, core: tuple[int, int, int, int] | None = None) -> ClassMaps:
             if self.calls == 3:
                 raise KeyboardInterrupt("simulated kill")
             self.calls += 1
-            return clf.classify_array(window)
+            return clf.run(window, core=core)
 
     store = RasqlStore(connection)
     with pytest.raises(KeyboardInterrupt):

@@ -356,7 +356,7 @@ def plan_file_job(
     tile = clf.tile_size
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     height, width = info.grid.shape
-    blocks = list(plan_tiles(height, width, block, meta.halo))
+    blocks = list(plan_tiles(height, width, block, meta.halo, factor=meta.downsampling_factor))
     return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter, parcel_run,
                    parcel_format, cropland, [warning] if warning else [])  # fmt: skip
 
@@ -541,25 +541,19 @@ class BlockRun:
                 tmp.write_text(json.dumps({"key": self.key, "done": sorted(done)}), encoding="utf-8")
         return counts
 
-    def _parts(self, block: npt.NDArray[Any], b: Tile) -> list[Tile]:
-        """How a block's core is classified: one kernel call per part.
+    def _parts(self, b: Tile) -> list[tuple[int, int, int, int]]:
+        """How a block's core is classified: one kernel call per part, a core window of the block.
 
         One part, except in the job's first block: its first row of kernel tiles goes first, so that
-        its time gives the rate the progress bar moves at during the rest.
+        its time gives the rate the progress bar moves at during the rest. Either way the kernel
+        tiles the core from its origin, with the block's halo as context: one pass per tile.
         """
-        meta, tile = self.job.metadata, self.job.clf.tile_size
+        tile = self.job.clf.tile_size
         rows, cols = b.core_in_window
-        height, width = int(block.shape[1]), int(block.shape[2])
         splits = [rows.start, rows.stop]
         if self.ticker.rate is None and rows.stop - rows.start > tile:
             splits.insert(1, rows.start + tile)
-        factor = meta.downsampling_factor
-        whole = -(-max(height, width) // factor) * factor  # one tile covers any part
-        return [
-            next(plan_tiles(height, width, whole, meta.halo, factor=factor,
-                            area=(r0, cols.start, r1 - r0, cols.stop - cols.start)))
-            for r0, r1 in itertools.pairwise(splits)
-        ]  # fmt: skip
+        return [(r0, cols.start, r1 - r0, cols.stop - cols.start) for r0, r1 in itertools.pairwise(splits)]
 
     def _classify_core(self, block: npt.NDArray[Any], b: Tile, confidence: bool) -> ClassMaps:
         """The maps of a block's core; the progress bar moves while the kernel runs (see :class:`_Ticker`)."""
@@ -573,24 +567,20 @@ class BlockRun:
             if voting
             else None,
         )
-        for part in self._parts(block, b):
+        for part in self._parts(b):
             try:
-                with self.ticker.running(_pixels(part)):
-                    maps = job.clf.run(
-                        block[(slice(None), *part.window)], confidence=confidence, probabilities=voting
-                    )
+                with self.ticker.running(part[2] * part[3]):
+                    maps = job.clf.run(block, confidence=confidence, probabilities=voting, core=part)
             except InputError as exc:  # the backends name "cube": name the file and the block instead
                 (r0, r1), (c0, c1) = b.window_rows, b.window_cols
                 where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
                 raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
-            at = (slice(part.core_rows[0] - rows.start, part.core_rows[1] - rows.start), slice(None))
-            out.classes[at] = maps.classes[part.core_in_window]
+            at = (slice(part[0] - rows.start, part[0] - rows.start + part[2]), slice(None))
+            out.classes[at] = maps.classes
             if out.confidence is not None and maps.confidence is not None:
-                out.confidence[at] = maps.confidence[part.core_in_window]
+                out.confidence[at] = maps.confidence
             if out.probabilities is not None and maps.probabilities is not None:
-                out.probabilities[(slice(None), *at)] = maps.probabilities[
-                    (slice(None), *part.core_in_window)
-                ]
+                out.probabilities[(slice(None), *at)] = maps.probabilities
         return out
 
     def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:

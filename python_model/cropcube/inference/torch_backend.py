@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ def check_finite(view: npt.NDArray[Any]) -> None:
         )
 
 
-def _batches(tiles: Iterator[Tile], batch_size: int) -> Iterator[list[Tile]]:
+def _batches(tiles: Iterable[Tile], batch_size: int) -> Iterator[list[Tile]]:
     batch: list[Tile] = []
     for t in tiles:
         if batch and (len(batch) == batch_size or t.batch_key != batch[0].batch_key):
