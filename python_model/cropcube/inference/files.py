@@ -37,6 +37,7 @@ from tqdm import tqdm
 from cropcube.bundle import BundleMetadata
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Classifier
+from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
@@ -783,7 +784,8 @@ def classify_file(
     checkpoint_seconds: float = 60.0,
     mask: str | Path | None = None,
     parcel_format: VectorFormat = "gpkg",
-    **options: Any,
+    options: InferenceOptions | None = None,
+    **overrides: Any,
 ) -> ClassifySummary:
     """Classify a cube file (GeoTIFF/COG, bands date-major) into a class-map COG and its products.
 
@@ -813,9 +815,9 @@ def classify_file(
             grid; pixels outside it get 0. Without parcels, pixels that are clearly not cropland
             (water, never green) get 0 too (:mod:`cropcube.maps.cropland`).
         parcel_format: ``gpkg`` or ``parquet`` (GeoParquet) for the per-parcel table.
-        **options: inference options passed unchanged to :class:`Classifier` (``backend``,
-            ``device``, ``threads``, ``tile_size``, ``nonfinite``, ...); blocks are multiples of the
-            effective tile size.
+        options: the inference options, passed unchanged to :class:`Classifier`; blocks are
+            multiples of the effective tile size.
+        **overrides: single inference options on top of ``options`` (``backend="python"``, ...).
 
     Raises:
         InputError: naming the input: unreadable or truncated cube, a cube not on the bundle's grid
@@ -825,7 +827,7 @@ def classify_file(
     started = time.perf_counter()
 
     def make_classifier() -> Any:  # after the cheap checks
-        return classifier or Classifier(model, **options)
+        return classifier or Classifier(model, options, **overrides)
 
     job = plan_file_job(
         cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model,
