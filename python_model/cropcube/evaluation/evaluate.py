@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cropcube.bundle import load_bundle
 from cropcube.datasets import SceneData, load_scene
+from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
 from cropcube.evaluation.metrics import segmentation_metrics
-from cropcube.evaluation.predict import classes_from_probabilities, predict_probabilities
+from cropcube.evaluation.predict import classes_from_probabilities
 from cropcube.evaluation.report import markdown_report, write_confusion_csv, write_confusion_png, write_json
 from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
+from cropcube.inference import Classifier
+from cropcube.inference.options import InferenceOptions
 from cropcube.io import atomic_output, write_geotiff
 from cropcube.readers import Grid
 
@@ -41,6 +43,7 @@ def evaluate_bundle(
     parcels_gpkg: str | Path | None = None,
     label_codes: Mapping[int, int] | None = None,
     tile: int = 256,
+    options: InferenceOptions | None = None,
 ) -> dict[str, Any]:
     """Classify a cube with a bundle and score it against labels; write the report files.
 
@@ -56,12 +59,15 @@ def evaluate_bundle(
         parcels_gpkg: BRP GeoPackage, rasterised onto the grid instead of ``parcel_ids_path``.
         label_codes: raw label value -> class index mapping, if labels are codes.
         tile: inference tile core size.
+        options: inference options (default: the defaults: the C++ kernel when built, as shipped);
+            ``tile`` overrides their tile size.
 
     Returns:
         The report dict (also in ``report.json``).
     """
-    bundle = load_bundle(bundle_path)
-    meta = bundle.metadata
+    # Scored through the shipped path: the same Classifier (and kernel) that `cropcube classify` runs.
+    clf = Classifier(bundle_path, options, tile_size=tile)
+    meta = clf.metadata
     scene = load_scene(cube_path, labels_path, parcel_ids_path, label_codes, spec=meta.spec)
     if parcels_gpkg is not None:
         scene.parcel_ids = parcel_ids_from_geopackage(parcels_gpkg, scene)
@@ -70,15 +76,8 @@ def evaluate_bundle(
         raise InputError(
             str(labels_path), f"class index {int(scene.labels.max())} exceeds the bundle's {k} classes"
         )
-    probs = predict_probabilities(
-        bundle.module,
-        scene.cube,
-        meta.spec.n_channels,
-        meta.halo,
-        meta.downsampling_factor,
-        tile,
-        meta.spec.nodata,
-    )
+    check_cube_values(scene.cube, str(cube_path))
+    probs = clf.predict_proba(scene.cube)
     pred = classes_from_probabilities(probs)
     pixel = segmentation_metrics(scene.labels, pred, k)
     out = Path(out_dir)

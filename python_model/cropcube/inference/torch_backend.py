@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,11 +51,29 @@ def _batches(tiles: Iterable[Tile], batch_size: int) -> Iterator[list[Tile]]:
         yield batch
 
 
+@dataclass(frozen=True)
+class ModuleFacts:
+    """A module (raw DN in, logits out) and what tiling it needs: a bundle's, or one in training."""
+
+    module: Callable[[torch.Tensor], torch.Tensor]
+    halo: int
+    downsampling_factor: int
+    nodata: float
+    num_classes: int
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> ModuleFacts:
+        """The facts of a loaded bundle."""
+        meta = bundle.metadata
+        return cls(bundle.module, meta.halo, meta.downsampling_factor, float(meta.spec.nodata),
+                   meta.classes.num_classes)  # fmt: skip
+
+
 class TorchRunner:
     """Tiled inference with a loaded bundle in this process.
 
     Args:
-        bundle: the loaded bundle.
+        bundle: the loaded bundle, or a module in memory with its facts (:class:`ModuleFacts`).
         device: torch device of the module.
         tile_size: core edge (0 = default), rounded up to the downsampling factor.
         batch_size: tiles per forward pass (0 = 1 on CPU, 4 on CUDA).
@@ -65,7 +84,7 @@ class TorchRunner:
 
     def __init__(
         self,
-        bundle: Bundle,
+        bundle: Bundle | ModuleFacts,
         device: torch.device,
         tile_size: int = 0,
         batch_size: int = 0,
@@ -74,16 +93,16 @@ class TorchRunner:
     ) -> None:
         if nonfinite not in ("error", "nodata"):
             raise InputError("nonfinite", f"{nonfinite!r} is not 'error' or 'nodata'")
-        meta = bundle.metadata
-        self.module = bundle.module
+        facts = bundle if isinstance(bundle, ModuleFacts) else ModuleFacts.of(bundle)
+        self.module = facts.module
         self.device = device
-        self.tile_size = effective_tile_size(tile_size, meta.downsampling_factor)
-        self.halo = meta.halo
-        self.factor = meta.downsampling_factor
+        self.tile_size = effective_tile_size(tile_size, facts.downsampling_factor)
+        self.halo = facts.halo
+        self.factor = facts.downsampling_factor
         self.batch_size = batch_size or (4 if device.type == "cuda" else 1)
         self.nonfinite = nonfinite
-        self.nodata = float(meta.spec.nodata)
-        self.num_classes = meta.classes.num_classes
+        self.nodata = facts.nodata
+        self.num_classes = facts.num_classes
         self.threads = threads
 
     def run(
