@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import torch
-from rasdaman_scene import make_cube
+from rasdaman_scene import make_cube, published
 from test_rasdaman_stores import MemoryStore
 
 from cropcube.errors import InputError
@@ -70,7 +70,8 @@ def _plan(clf: Classifier, cube: npt.NDArray[Any]) -> list[Tile]:
 
 
 def _whole_image(bundle: Path, cube: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
-    return Classifier(bundle, backend="python", tile_size=4096).classify_array(cube)
+    """One pass over the whole image, then the map rule every published map follows."""
+    return published(cube, Classifier(bundle, backend="python", tile_size=4096).classify_array(cube))
 
 
 def test_python_backend_reads_each_tile_once_and_runs_one_pass_per_tile(bundle: Path, tmp_path: Path) -> None:

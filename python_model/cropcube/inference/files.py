@@ -37,12 +37,13 @@ from tqdm import tqdm
 from cropcube.bundle import BundleMetadata
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Classifier
+from cropcube.inference.map_rule import clear_non_cropland
 from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
 from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
-from cropcube.maps.cropland import cropland_mask, not_cropland
+from cropcube.maps.cropland import cropland_mask
 from cropcube.maps.gis import CLASS_OVERVIEW_RESAMPLING, sidecar_paths
 from cropcube.maps.palette import map_colours
 from cropcube.maps.parcels import ParcelRun, ParcelTable, VectorFormat, parcel_table_paths
@@ -588,13 +589,12 @@ class BlockRun:
         job = self.job
         maps = self._classify_core(block, b, cdst is not None)
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
-        classes, confidence = maps.classes, maps.confidence
         if job.parcel_run is None:  # without parcels: water, sealed land and the mask's outside are 0
-            off = not_cropland(block[(slice(None), *core)], job.metadata.spec)
-            if job.cropland is not None:
-                off |= ~job.cropland[slice(*b.core_rows), slice(*b.core_cols)]
-            classes = np.where(off, np.uint8(0), classes)
-            confidence = np.where(off, np.uint8(0), confidence) if confidence is not None else None
+            mask = (
+                job.cropland[slice(*b.core_rows), slice(*b.core_cols)] if job.cropland is not None else None
+            )
+            maps = clear_non_cropland(maps, block[(slice(None), *core)], job.metadata.spec, mask)
+        classes, confidence = maps.classes, maps.confidence
         dst.write(classes, 1, window=window)
         if cdst is not None and confidence is not None:
             cdst.write(confidence, 1, window=window)

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import InputError
+from cropcube.inference.map_rule import clear_non_cropland
 from cropcube.inference.result import ClassMaps
 from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
@@ -332,21 +333,22 @@ def _prepare_output(
 
 
 def _classify_here(
-    classifier: TileClassifier, cube: npt.NDArray[Any], t: Tile, what: str
+    classifier: TileClassifier, cube: npt.NDArray[Any], t: Tile, model: BundleMetadata, what: str
 ) -> npt.NDArray[Any]:
     """Client mode: the kernel on the tile's window read once, classifying its core in one call.
 
     The window is the core plus the halo, so the kernel runs one pass per tile (for cores up to its
-    tile size) and returns the core only; it sets nodata pixels to class 0.
+    tile size) and returns the core only; it sets nodata pixels to class 0, and the map rule shared
+    with ``cropcube classify`` sets non-cropland to 0 (:mod:`cropcube.inference.map_rule`).
     """
     if cube.dtype.name not in CELL_TYPES:
         raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
     rows, cols = t.core_in_window
     core = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
-    classes = np.asarray(classifier.run(cube, core=core).classes)
-    if classes.shape != t.core_shape:
-        raise InputError("classifier", f"returned {classes.shape} for a {t.core_shape} tile core")
-    return classes
+    maps = classifier.run(cube, core=core)
+    if maps.classes.shape != t.core_shape:
+        raise InputError("classifier", f"returned {maps.classes.shape} for a {t.core_shape} tile core")
+    return clear_non_cropland(maps, cube[(slice(None), rows, cols)], model.spec).classes
 
 
 def _classify_tile(
@@ -364,7 +366,7 @@ def _classify_tile(
     if mode == "client":
         assert classifier is not None
         cube = store.read(source, read_col, read_row, read_width, read_height)
-        classes = _classify_here(classifier, cube, t, what)
+        classes = _classify_here(classifier, cube, t, model, what)
     else:  # the server classifies the whole window: the halo is cropped here
         assert isinstance(store, PetascopeStore) and source.grid is not None
         e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
