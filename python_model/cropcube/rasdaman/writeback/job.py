@@ -42,7 +42,7 @@ from cropcube.rasdaman.writeback.stores import (
     owned,
     record_intent,
 )
-from cropcube.tiling import Tile, effective_tile_size, plan_tiles
+from cropcube.tiling import DEFAULT_TILE_SIZE, Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
@@ -206,7 +206,7 @@ def classify_coverage(
     classifier: TileClassifier | None = None,
     area: tuple[float, float, float, float] | None = None,
     cells: tuple[int, int, int, int] | None = None,
-    tile_size: int = 512,
+    tile_size: int = DEFAULT_TILE_SIZE,
     progress_path: str | Path | None = None,
     restart: bool = False,
     replace: bool = False,
