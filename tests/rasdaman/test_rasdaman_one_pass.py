@@ -151,5 +151,7 @@ def test_a_core_outside_the_cube_is_refused_by_name(
 ) -> None:
     if backend == "native" and not kernel_library_path().is_file():
         pytest.skip(f"C++ kernel not built at {kernel_library_path()}: run `cropcube kernel build`")
-    with pytest.raises(InputError, match="is not inside the 76 x 92"):
+    with pytest.raises(InputError, match="is not inside the 76 x 92") as err:
         Classifier(bundle, backend=backend).run(_cube(), core=core)
+    assert err.value.what == ("core" if backend == "python" else "cube")
+    assert "core" in str(err.value)

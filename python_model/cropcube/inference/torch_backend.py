@@ -116,8 +116,11 @@ class TorchRunner:
         if self.nonfinite == "error":
             check_finite(view)
         _, height, width = view.shape
-        # Checked before any work (InputError naming the core), like the kernel's core window.
-        tiles = list(plan_tiles(height, width, self.tile_size, self.halo, factor=self.factor, area=core))
+        # Checked before any work, naming the core, like the kernel's core window.
+        try:
+            tiles = list(plan_tiles(height, width, self.tile_size, self.halo, factor=self.factor, area=core))
+        except InputError as exc:
+            raise InputError("core" if exc.what == "area" else exc.what, exc.problem) from None
         origin = (core[0], core[1]) if core is not None else (0, 0)
         h, w = (core[2], core[3]) if core is not None else (height, width)
         out = ClassMaps(classes=np.zeros((h, w), dtype=np.uint8))
