@@ -20,6 +20,7 @@
 #include "cpu_load.hpp"
 #include "cropcube/kernel.h"
 #include "support.hpp"
+#include "tiling.hpp"
 
 #ifndef CROPCUBE_VERSION
 #define CROPCUBE_VERSION "0.1.0"
@@ -29,7 +30,6 @@ namespace cropcube {
 namespace {
 
 constexpr const char* kMetadataFile = "cropcube/metadata.json";
-constexpr int64_t kDefaultTileCpu = 512;  // keep equal to cropcube.inference.tiling.DEFAULT_TILE_SIZE
 constexpr int64_t kDefaultBatchCpu = 1;
 constexpr int64_t kDefaultBatchCuda = 4;
 
@@ -106,32 +106,6 @@ int load_bundle(const std::string& path, const c10::Device& device, std::shared_
   b->device = device;
   *out = std::move(b);
   return CROPCUBE_OK;
-}
-
-// One tile: its core (written to the output) and its input window (core grown by the halo, clipped).
-struct Tile {
-  int64_t cy0, cy1, cx0, cx1;  // core rows/cols [c0, c1)
-  int64_t wy0, wy1, wx0, wx1;  // window rows/cols [w0, w1)
-  bool same_batch_shape(const Tile& o) const {
-    return wy1 - wy0 == o.wy1 - o.wy0 && wx1 - wx0 == o.wx1 - o.wx0 && cy0 - wy0 == o.cy0 - o.wy0 &&
-           cx0 - wx0 == o.cx0 - o.wx0 && cy1 - cy0 == o.cy1 - o.cy0 && cx1 - cx0 == o.cx1 - o.cx0;
-  }
-};
-
-// The tiling plan shared with cropcube.inference.tiling.plan_tiles: cores of size S (a multiple of the
-// downsampling factor) from (0, 0); windows = cores grown by the halo, clipped to the image.
-std::vector<Tile> plan_tiles(int64_t height, int64_t width, int64_t tile, int64_t halo) {
-  std::vector<Tile> tiles;
-  for (int64_t y = 0; y < height; y += tile)
-    for (int64_t x = 0; x < width; x += tile) {
-      Tile t{y, std::min(y + tile, height), x, std::min(x + tile, width), 0, 0, 0, 0};
-      t.wy0 = std::max<int64_t>(t.cy0 - halo, 0);
-      t.wy1 = std::min(t.cy1 + halo, height);
-      t.wx0 = std::max<int64_t>(t.cx0 - halo, 0);
-      t.wx1 = std::min(t.cx1 + halo, width);
-      tiles.push_back(t);
-    }
-  return tiles;
 }
 
 // Copy one tile window from the strided input into a float (K, h, w) block.
@@ -218,6 +192,19 @@ struct AutocastScope {
   }
 };
 
+// precision=auto: bfloat16 on a CPU with native bfloat16 dot products (AVX512-BF16, AMX) for a
+// bundle whose metadata records parity (>= 99 % arg-max agreement, accuracy within 0.2 points);
+// float32 otherwise, and always on CUDA, where reduced precision has not been measured.
+int32_t effective_precision(const LoadedBundle& b, const cropcube_options& o) {
+  if (o.precision != CROPCUBE_PRECISION_AUTO) return o.precision;
+  if (!b.device.is_cuda() && b.bfloat16_parity && cpu_has_bfloat16()) return CROPCUBE_PRECISION_BFLOAT16;
+  return CROPCUBE_PRECISION_FLOAT32;
+}
+
+int64_t effective_batch(const LoadedBundle& b, const cropcube_options& o) {
+  return o.batch_size > 0 ? o.batch_size : (b.device.is_cuda() ? kDefaultBatchCuda : kDefaultBatchCpu);
+}
+
 // A batch of same-shaped tiles in flight: host input block and the reduced device results.
 struct Batch {
   std::vector<Tile> tiles;
@@ -227,25 +214,24 @@ struct Batch {
 
 class Runner {
  public:
-  Runner(const LoadedBundle& b, const cropcube_options& o, const cropcube_input& in, const cropcube_output& out)
-      : b_(b), o_(o), in_(in), out_(out), module_(b.module) {
+  Runner(const LoadedBundle& b, const cropcube_options& o, const cropcube_input& in, const Area& area,
+         const cropcube_output& out)
+      : b_(b), o_(o), in_(in), area_(area), out_(out), module_(b.module) {
     cuda_ = b.device.is_cuda();
-    const int64_t d = b.downsampling;
-    int64_t tile = o.tile_size > 0 ? o.tile_size : kDefaultTileCpu;
-    tile_ = std::max<int64_t>(d, (tile + d - 1) / d * d);
-    batch_ = o.batch_size > 0 ? o.batch_size : (cuda_ ? kDefaultBatchCuda : kDefaultBatchCpu);
+    tile_ = effective_tile_size(o.tile_size, b.downsampling);
+    batch_ = effective_batch(b, o);
     k_ = b.n_dates * b.n_bands;
   }
 
   int run() {
-    std::vector<Tile> tiles = plan_tiles(in_.height, in_.width, tile_, b_.halo);
+    std::vector<Tile> tiles = plan_tiles(in_.height, in_.width, tile_, b_.halo, b_.downsampling, area_);
     const int64_t max_h = std::min(in_.height, tile_ + 2 * b_.halo), max_w = std::min(in_.width, tile_ + 2 * b_.halo);
     const int64_t block = std::min<int64_t>(batch_, int64_t(tiles.size())) * k_ * max_h * max_w;
     auto opts = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(cuda_);
     torch::Tensor storage[2] = {torch::empty({block}, opts), cuda_ ? torch::empty({block}, opts) : torch::Tensor()};
     want_soft_ = out_.confidence != nullptr || out_.probabilities != nullptr;
 
-    AutocastScope autocast(effective_precision(), b_.device.type());
+    AutocastScope autocast(effective_precision(b_, o_), b_.device.type());
     // Pipeline: batch i runs on the device while batch i+1 is gathered on the host (double buffer).
     std::unique_ptr<Batch> pending;
     size_t next = 0;
@@ -313,15 +299,6 @@ class Runner {
     }
   }
 
-  // precision=auto: bfloat16 on a CPU with native bfloat16 dot products (AVX512-BF16, AMX) for a
-  // bundle whose metadata records parity (>= 99 % arg-max agreement, accuracy within 0.2 points);
-  // float32 otherwise, and always on CUDA, where reduced precision has not been measured.
-  int32_t effective_precision() const {
-    if (o_.precision != CROPCUBE_PRECISION_AUTO) return o_.precision;
-    if (!cuda_ && b_.bfloat16_parity && cpu_has_bfloat16()) return CROPCUBE_PRECISION_BFLOAT16;
-    return CROPCUBE_PRECISION_FLOAT32;
-  }
-
   // Default CPU threads, re-sized before every batch to the CPUs free at that moment (cpu_load.hpp),
   // at most the caller's thread count: a process that starts on a core mid-run costs one batch.
   void size_threads() {
@@ -358,7 +335,7 @@ class Runner {
         for (int64_t x = 0; x < cw; ++x) {
           const int64_t p = px0 + y * cw + x;
           const bool ok = valid[size_t(y * cw + x)];
-          const int64_t o = (t.cy0 + y) * out_.stride_row + (t.cx0 + x) * out_.stride_col;
+          const int64_t o = (t.cy0 - area_.row + y) * out_.stride_row + (t.cx0 - area_.col + x) * out_.stride_col;
           out_.classes[o] = ok ? uint8_t(idx[p] + 1) : uint8_t(0);
           if (out_.confidence) {
             float c = conf[p];
@@ -371,8 +348,8 @@ class Runner {
           for (int64_t y = 0; y < ch; ++y)
             for (int64_t x = 0; x < cw; ++x) {
               const bool ok = valid[size_t(y * cw + x)];
-              const int64_t o = k * out_.prob_stride_class + (t.cy0 + y) * out_.prob_stride_row +
-                                (t.cx0 + x) * out_.prob_stride_col;
+              const int64_t o = k * out_.prob_stride_class + (t.cy0 - area_.row + y) * out_.prob_stride_row +
+                                (t.cx0 - area_.col + x) * out_.prob_stride_col;
               out_.probabilities[o] = ok ? probs[(int64_t(i) * n_cls + k) * plane + y * cw + x] : 0.f;
             }
       }
@@ -382,6 +359,7 @@ class Runner {
   const LoadedBundle& b_;
   const cropcube_options& o_;
   const cropcube_input& in_;
+  const Area area_;  // the core window: the output's origin
   const cropcube_output& out_;
   torch::jit::Module module_;
   bool cuda_ = false, want_soft_ = false;
@@ -445,7 +423,11 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
   if (!model) return fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
   const LoadedBundle& b = *model->bundle;
   if (int rc = check_input(input, b.n_dates, b.n_bands)) return rc;
-  if (int rc = check_output(output, input->height, input->width, b.n_classes)) return rc;
+  Area area;
+  if (int rc = resolve_area(input->height, input->width, input->core_row, input->core_col, input->core_rows,
+                            input->core_cols, &area))
+    return rc;
+  if (int rc = check_output(output, area.rows, area.cols, b.n_classes)) return rc;
   if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
     if (int rc = check_finite(*input)) return rc;
   // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs,
@@ -454,7 +436,7 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
   if (model->options.num_threads > 0 && at::get_num_threads() != model->options.num_threads)
     at::set_num_threads(model->options.num_threads);
   c10::InferenceMode guard;
-  Runner runner(b, model->options, *input, *output);
+  Runner runner(b, model->options, *input, area, *output);
   return runner.run();
 }
 
@@ -530,6 +512,25 @@ int cropcube_model_info(const cropcube_model* model, int64_t* n_dates, int64_t* 
   *halo = b.halo;
   *downsampling_factor = b.downsampling;
   return CROPCUBE_OK;
+}
+
+int cropcube_get_info(const cropcube_model* model, cropcube_info* info) {
+  if (!model) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
+  if (!info) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "info: NULL pointer");
+  const auto& b = *model->bundle;
+  const auto& o = model->options;
+  *info = cropcube_info{b.n_dates, b.n_bands, b.n_classes, b.halo, b.downsampling,
+                        cropcube::effective_tile_size(o.tile_size, b.downsampling), cropcube::effective_batch(b, o),
+                        b.device.is_cuda() ? CROPCUBE_DEVICE_CUDA : CROPCUBE_DEVICE_CPU, o.num_threads,
+                        cropcube::effective_precision(b, o), o.nonfinite};
+  return CROPCUBE_OK;
+}
+
+int cropcube_plan_tiles(int64_t height, int64_t width, int32_t tile_size, int64_t downsampling_factor, int64_t halo,
+                        const int64_t* core, int64_t* effective_tile_size, int64_t* tiles, size_t max_tiles,
+                        size_t* n_tiles) {
+  return cropcube::guarded([&] { return cropcube::plan_tiles_abi(height, width, tile_size, downsampling_factor, halo,
+                                                                 core, effective_tile_size, tiles, max_tiles, n_tiles); });
 }
 
 int cropcube_classify(cropcube_model* model, const cropcube_input* input, const cropcube_output* output) {
