@@ -125,6 +125,33 @@ def _cubes(root: Path, cube: Path) -> dict[str, Path]:
     return f
 
 
+def _dated_cubes(root: Path, cube: Path) -> dict[str, Path]:
+    """Cubes whose dates a calendar-free (format 2) bundle must refuse, each in one way."""
+    with rasterio.open(cube) as ds:
+        data, t, crs, desc = ds.read(), ds.transform, ds.crs, list(ds.descriptions)
+    bands = [d.split("_")[1] for d in desc[:4]]
+    flanders = [
+        "2019-03-22",
+        "2019-04-21",
+        "2019-05-16",
+        "2019-06-20",
+        "2019-07-30",
+        "2019-08-24",
+        "2019-10-13",
+    ]
+    late = ["2018-03-19", "2018-05-08", "2018-06-30", "2018-08-06", "2018-09-18", "2018-11-17", "2018-12-20"]
+    return {
+        "cube_undated_desc": _write(root / "cube_undated_desc.tif", data, crs, t, descriptions=bands * 7),
+        "cube_december": _write(
+            root / "cube_december.tif", data, crs, t, descriptions=[f"{d}_{b}" for d in late for b in bands]
+        ),
+        "cube_2dates": _write(root / "cube_2dates.tif", data[:8], crs, t, descriptions=desc[:8]),
+        "cube_2019": _write(
+            root / "cube_2019.tif", data, crs, t, descriptions=[f"{d}_{b}" for d in flanders for b in bands]
+        ),
+    }
+
+
 def _labels(root: Path, labels: Path) -> dict[str, Path]:
     with rasterio.open(labels) as ds:
         data, t, crs = ds.read(1), ds.transform, ds.crs
@@ -208,11 +235,14 @@ def _configs(root: Path, f: dict[str, Path]) -> dict[str, Path]:
 
 def make_bad_inputs(root: Path) -> dict[str, Path]:
     """Write every file of the table under ``root``; return them by name."""
+    from calendar_bundle import make_calendar_bundle
     from fixture_bundle import make_fixture_bundle
 
     f: dict[str, Path] = dict(_scene(root))
     f["bundle"] = make_fixture_bundle(root / "bundle.pt")
+    f["bundle2"] = make_calendar_bundle(root / "bundle2.pt")  # format 2: a calendar of 3..12 dates
     f.update(_cubes(root, f["cube"]))
+    f.update(_dated_cubes(root, f["cube"]))
     f.update(_labels(root, f["labels"]))
     f.update(_parcels(root, f["parcels"]))
     f["bands"] = _band_dir(root, f["cube"])

@@ -196,6 +196,65 @@ CASES: list[Case] = [
         "parcels.gpkg",
         "not a raster",
     ),
+    # -- classify: the cube's dates (issue 13; a format-2 bundle takes 3..12 dates in day 1..335) ----
+    C(
+        "classify-descriptions-without-dates",
+        "classify {cube_undated_desc} -o {out}/c.tif --model {bundle2}",
+        "cube_undated_desc.tif",
+        "band 1 description 'B02' has no date",
+        "--dates",
+    ),
+    C(
+        "classify-dates-duplicate",
+        "classify {cube} -o {out}/c.tif --model {bundle2} --dates "
+        "2018-01-08,2018-03-19,2018-03-19,2018-06-30,2018-08-06,2018-09-18,2018-11-17",
+        "'--dates'",
+        "2018-03-19 appears twice",
+    ),
+    C(
+        "classify-dates-unsorted",
+        "classify {cube} -o {out}/c.tif --model {bundle2} --dates "
+        "2018-01-08,2018-05-08,2018-03-19,2018-06-30,2018-08-06,2018-09-18,2018-11-17",
+        "'--dates'",
+        "2018-03-19 comes after 2018-05-08",
+    ),
+    C(
+        "classify-dates-not-a-date",
+        "classify {cube} -o {out}/c.tif --model {bundle2} --dates 2018-01-08,spring",
+        "'--dates'",
+        "'spring' is not a date",
+    ),
+    C(
+        "classify-dates-wrong-length",
+        "classify {cube} -o {out}/c.tif --model {bundle2} --dates 2018-01-08,2018-03-19",
+        "--dates",
+        "2 dates given",
+        "28 bands",
+    ),
+    C(
+        "classify-dates-disagree-with-descriptions",
+        "classify {cube} -o {out}/c.tif --model {bundle2} --dates "
+        "2019-01-08,2019-03-19,2019-05-08,2019-06-30,2019-08-06,2019-09-18,2019-11-17",
+        "cube.tif",
+        "band descriptions give dates",
+    ),
+    C(
+        "classify-dates-outside-season",
+        "classify {cube_december} -o {out}/c.tif --model {bundle2}",
+        "cube_december.tif",
+        "day of year 354 (date 7) is outside the bundle's season 1..335",
+    ),
+    C(
+        "classify-dates-too-few",
+        "classify {cube_2dates} -o {out}/c.tif --model {bundle2}",
+        "cube_2dates.tif",
+        "2 dates is outside the bundle's range of 3..12 dates",
+    ),
+    C(  # until the kernel's C ABI takes dates (issue 13, kernel part): refused, never substituted
+        "classify-dates-native-kernel",
+        "classify {cube_2019} -o {out}/c.tif --model {bundle2} --backend native --no-progress",
+        "this kernel cannot take dates",
+    ),
     # -- classify: the outputs -------------------------------------------------------------------
     C("classify-out-missing", "classify {cube}", "'--output'"),
     C("classify-out-is-dir", "classify {cube} -o {out}", "is a directory"),
@@ -934,6 +993,31 @@ CASES: list[Case] = [
         "evaluate {bundle} --cube {cube} --labels {labels} --label-codes {codes_bad_index} -o {out}/r",
         "'--label-codes'",
         "300",
+    ),
+    C(
+        "evaluate-dates-outside-season",
+        "evaluate {bundle2} --cube {cube_december} --labels {labels} -o {out}/r",
+        "cube_december.tif",
+        "outside the bundle's season 1..335",
+    ),
+    C(
+        "evaluate-dates-wrong-length",
+        "evaluate {bundle2} --cube {cube} --labels {labels} -o {out}/r "
+        "--dates 2018-01-08,2018-03-19,2018-05-08",
+        "--dates",
+        "3 dates given",
+    ),
+    C(
+        "evaluate-descriptions-without-dates",
+        "evaluate {bundle2} --cube {cube_undated_desc} --labels {labels} -o {out}/r",
+        "cube_undated_desc.tif",
+        "has no date",
+    ),
+    C(
+        "evaluate-format-1-other-dates",
+        "evaluate {bundle} --cube {cube_december} --labels {labels} -o {out}/r",
+        "cube_december.tif",
+        "band descriptions give dates",
     ),
     C("evaluate-tile-0", "evaluate {bundle} --cube {cube} --labels {labels} --tile 0 -o {out}/r", "'--tile'"),
     C(

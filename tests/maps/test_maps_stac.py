@@ -194,3 +194,18 @@ def test_stac_command_describes_a_bundle(shipped_bundle, tmp_path):
     assert result.exit_code == 0 and shipped_bundle.with_name("demo.stac.json").is_file()
     bad = CliRunner().invoke(app, ["stac", str(tmp_path / "none.pt")])
     assert bad.exit_code == 2 and "none.pt" in bad.output
+
+
+def test_format_2_bundle_mlm_item_declares_any_t_and_the_day_of_year_input(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
+    from calendar_bundle import make_calendar_bundle
+
+    item = bundle_item(make_calendar_bundle(tmp_path / "cal.pt"))
+    assert validate_stac(item)[1:] == [MLM]
+    inputs = {i["name"]: i for i in item["properties"]["mlm:input"]}
+    assert inputs["sentinel2_time_series"]["input"]["shape"][1] == -1  # T*C for any T in 3..12
+    assert "3..12 dates" in inputs["sentinel2_time_series"]["description"]
+    assert "within 1..335" in inputs["day_of_year"]["description"]

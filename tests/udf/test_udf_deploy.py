@@ -48,17 +48,18 @@ class FakeServer:
 
     def __init__(self, smoke_answer: str = deploy.SMOKE_DOMAIN) -> None:
         self.statements: list[str] = []
-        self.registered = False
+        self.registered: set[str] = set()  # function names
         self.smoke_answer = smoke_answer
 
     def __call__(self, statement: str) -> str:
         self.statements.append(statement)
+        name = statement.split()[2] if "function" in statement.split()[:2] else ""
         if statement.startswith("delete function"):
-            if not self.registered:
+            if name not in self.registered:
                 raise RasqlError("rasql failed (HTTP 400): Execution error 441 ...: UDF function not found.")
-            self.registered = False
+            self.registered.discard(name)
         elif statement.startswith("create function"):
-            self.registered = True
+            self.registered.add(name)
         elif "sdom(" in statement:
             return self.smoke_answer
         return ""
@@ -184,16 +185,17 @@ def test_deploy_twice_then_undeploy(rmanhome: Path, bundle: Path) -> None:
 
     settings = read_settings({"CROPCUBE_CONFIG": str(rmanhome / "etc" / "cropcube.conf")})
     assert settings.model == str(udf_dir / "cropcube" / "my_model.pt")
-    assert server.registered
+    assert server.registered == {"crop.classify", "crop.classify_dates"}
     assert len(lines) == len(deploy.plan_deploy(opts))
     # Upgrade in place: the second run deletes the registration first, then creates it again.
     execute(deploy.plan_deploy(opts), server, echo=lines.append)
     assert [s.split(" (")[0] for s in server.statements if "function" in s and "sdom" not in s] == [
         "delete function crop.classify",
         "create function crop.classify",
-        "delete function crop.classify",
-        "create function crop.classify",
-    ]
+        "delete function crop.classify_dates",
+        "create function crop.classify_dates",
+    ] * 2
+    assert "crop.classify_dates (array cube, array doy)" in server.statements[-2]
     assert not [p for p in udf_dir.rglob("*") if ".cctmp." in p.name]  # nothing half-written left behind
 
     execute(deploy.plan_undeploy(opts), server, echo=lines.append)

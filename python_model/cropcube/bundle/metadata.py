@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cropcube import __version__
+from cropcube.calendar import Calendar
 from cropcube.classes import ClassTable
 from cropcube.cube_spec import CubeSpec
 from cropcube.errors import InputError
 
 FORMAT_NAME = "cropcube-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Written for bundles that declare a calendar (any dates within a range and season)."""
+FIXED_CALENDAR_VERSION = 1
+"""Bundles tied to the dates of their input layout (per-date normalisation, no calendar block)."""
+READABLE_VERSIONS = (FIXED_CALENDAR_VERSION, FORMAT_VERSION)
 METADATA_FILE = "cropcube/metadata.json"
 """Name of the extra file in the TorchScript archive (``torch.jit.save(..., _extra_files=...)``)."""
 
@@ -38,6 +43,8 @@ class BundleMetadata:
         content_hash: ``sha256:<hex>`` over weights and metadata (filled in by :func:`save_bundle`).
         created: ISO timestamp.
         cropcube_version: package version that wrote the bundle.
+        calendar: the calendars a format-2 bundle accepts; None for format 1 (fixed to
+            ``spec.dates``, normalisation per date and band).
     """
 
     model_name: str
@@ -57,12 +64,36 @@ class BundleMetadata:
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
     cropcube_version: str = __version__
+    calendar: Calendar | None = None
+
+    def __post_init__(self) -> None:
+        if self.calendar is None:
+            return
+        if tuple(self.calendar.default_dates) != tuple(self.spec.dates):
+            raise InputError("bundle metadata", "input dates must be the calendar's default_dates")
+        for key in ("mean", "std"):
+            values = self.normalisation.get(key)
+            if values is not None and len(values) != self.spec.n_bands:
+                raise InputError(
+                    f"normalisation {key}", f"format 2 needs one value per band ({self.spec.n_bands})"
+                )
+
+    @property
+    def format_version(self) -> int:
+        """2 when the bundle declares a calendar, else 1."""
+        return FIXED_CALENDAR_VERSION if self.calendar is None else FORMAT_VERSION
+
+    def accepted_calendar(self) -> Calendar:
+        """The declared calendar, or for format 1 exactly the input layout's dates."""
+        from cropcube.calendar import fixed_calendar
+
+        return self.calendar if self.calendar is not None else fixed_calendar(self.spec.dates)
 
     def to_dict(self, with_hash: bool = True) -> dict[str, Any]:
         """JSON-ready dict; ``with_hash=False`` gives the form the hash is computed over."""
         d: dict[str, Any] = {
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": self.format_version,
             "model": {
                 "name": self.model_name,
                 "version": self.model_version,
@@ -77,6 +108,7 @@ class BundleMetadata:
                 "n_channels": self.spec.n_channels,
                 "tensor": "float32 (B, T*C, H, W) raw digital numbers, date-major",
             },
+            **({"calendar": self.calendar.to_dict()} if self.calendar is not None else {}),
             "normalisation": self.normalisation,
             "output": {
                 "kind": "logits",
@@ -111,10 +143,15 @@ class BundleMetadata:
             raise InputError(where, f"metadata is not valid JSON ({exc})") from None
         if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
             raise InputError(where, "not a cropcube bundle (metadata has no 'format': 'cropcube-bundle')")
-        if d.get("format_version") != FORMAT_VERSION:
+        version = d.get("format_version")
+        if version not in READABLE_VERSIONS:
             raise InputError(
-                where, f"bundle format version {d.get('format_version')!r} is not {FORMAT_VERSION}"
+                where,
+                f"bundle format version {version!r} is not one of {list(READABLE_VERSIONS)} "
+                "(a newer cropcube wrote it?)",
             )
+        if version == FORMAT_VERSION and not isinstance(d.get("calendar"), dict):
+            raise InputError(where, "bundle format 2 metadata has no 'calendar' block")
         try:
             m = d["model"]
             return cls(
@@ -133,6 +170,7 @@ class BundleMetadata:
                 content_hash=str(d.get("content_hash", "")),
                 created=str(d.get("created", "")),
                 cropcube_version=str(d.get("cropcube_version", "")),
+                calendar=Calendar.from_dict(d["calendar"], where) if version == FORMAT_VERSION else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"bundle metadata is incomplete or malformed: {exc!r}") from None

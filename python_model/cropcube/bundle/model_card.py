@@ -10,6 +10,24 @@ from cropcube.bundle.metadata import BundleMetadata
 from cropcube.io import atomic_output
 
 
+def _calendar_line(meta: BundleMetadata) -> str:
+    """What calendars the bundle takes (format 2) or that it is fixed to its dates (format 1)."""
+    cal = meta.calendar
+    if cal is None:
+        return "- Calendar: fixed (bundle format 1): only cubes of exactly the dates above."
+    return (
+        f"- Calendar (bundle format 2): {cal.describe()}; default dates (used when a cube's dates are "
+        f"unknown) as above. Trained on: {cal.trained_on or 'not stated'}."
+    )
+
+
+def _dates_phrase(meta: BundleMetadata) -> str:
+    cal = meta.calendar
+    if cal is None:
+        return f"exactly the {meta.spec.n_dates} dates of the input"
+    return f"{cal.min_dates} to {cal.max_dates} dates within day of year {cal.season_start}..{cal.season_end}"
+
+
 def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f} %" if isinstance(value, (int, float)) else "n/a"
 
@@ -40,6 +58,7 @@ def model_card_markdown(meta: BundleMetadata) -> str:
         f"{', '.join(d.isoformat() for d in meta.spec.dates)}, bands {', '.join(meta.spec.bands)}; "
         f"reflectance = DN x {meta.spec.dn_scale}; nodata {meta.spec.nodata}. "
         f"Normalisation `{meta.normalisation.get('kind', '?')}` is inside the file.",
+        _calendar_line(meta),
         f"- Output: {meta.classes.num_classes} logits per pixel (channel k = class k + 1); "
         "class 0 = no data.",
         f"- Content hash: `{meta.content_hash}`; written by cropcube {meta.cropcube_version} "
@@ -47,8 +66,9 @@ def model_card_markdown(meta: BundleMetadata) -> str:
         "",
         "## Intended use",
         "",
-        "Per-pixel crop-type maps of Dutch (BRP) agricultural parcels from a 7-date Sentinel-2 L2A cube in "
-        "the layout above, run with `cropcube classify`, the C++ kernel or the rasdaman UDF. Optionally "
+        "Per-pixel crop-type maps of Dutch (BRP) agricultural parcels from a Sentinel-2 L2A cube "
+        f"({_dates_phrase(meta)}) in the layout above, run with `cropcube classify`, the C++ kernel "
+        "or the rasdaman UDF. Optionally "
         "followed by parcel voting. Not for other regions, years or sensors without retraining and "
         "evaluation.",
         "",
@@ -93,7 +113,12 @@ def model_card_markdown(meta: BundleMetadata) -> str:
         "## Limits",
         "",
         "- Classes never seen in training are never predicted well; rare classes have low recall.",
-        "- Dates, bands and DN scale must match the layout above (checked at load and run time).",
+        (
+            "- Bands and DN scale must match the layout above; the dates must lie within the calendar "
+            "above (checked at load and run time)."
+            if meta.calendar is not None
+            else "- Dates, bands and DN scale must match the layout above (checked at load and run time)."
+        ),
         "- Cloudy dates should be masked to nodata (0) where a cloud mask exists; the default model "
         "ignores nodata dates per pixel, unmasked clouds degrade it.",
         "- Metrics are from spatially held-out blocks of the training scene, "

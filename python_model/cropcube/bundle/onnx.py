@@ -79,6 +79,11 @@ def takes_dates(module: nn.Module | torch.jit.ScriptModule) -> bool:
     return "doy" in inspect.signature(module.forward).parameters
 
 
+def bundle_takes_dates(bundle: Bundle) -> bool:
+    """Whether the ONNX model gets a ``doy`` input: a format-2 bundle (fixed-calendar ones need none)."""
+    return bundle.metadata.calendar is not None and takes_dates(bundle.module)
+
+
 def eager_copy(bundle: Bundle) -> nn.Module:
     """The bundle's network as an eager module, with the TorchScript module's weights.
 
@@ -216,7 +221,7 @@ def check_onnx(path: str | Path, bundle: Bundle) -> tuple[float, float] | None:
     names = [i.name for i in session.get_inputs()]
     worst, same, total = 0.0, 0, 0
     doy = _default_doy(bundle.module, bundle.metadata)
-    for arrays in _check_inputs(bundle.metadata, takes_dates(bundle.module), doy):
+    for arrays in _check_inputs(bundle.metadata, bundle_takes_dates(bundle), doy):
         got = session.run(None, dict(zip(names, arrays, strict=True)))[0]
         with torch.inference_mode():
             want = bundle.module(*[torch.from_numpy(a) for a in arrays]).float().numpy()
@@ -248,7 +253,7 @@ def export_onnx(bundle_path: str | Path, out_path: str | Path, opset: int = OPSE
         ) from None
     bundle = load_bundle(bundle_path)
     meta = bundle.metadata
-    dates = takes_dates(bundle.module)
+    dates = bundle_takes_dates(bundle)
     module = eager_copy(bundle)
     example = _example_inputs(meta, dates, _default_doy(bundle.module, meta))
     with torch.inference_mode():

@@ -22,6 +22,7 @@ def classify(
     tile_size: options.TileSize = None,
     nonfinite: options.NonFinite = None,
     progress: options.Progress = True,
+    dates: options.CubeDatesOpt = None,
 ) -> None:
     """Classify a Sentinel-2 cube file into crop classes (streaming, any scene size, resumable)."""
     from cropcube.inference.files import classify_file
@@ -41,6 +42,7 @@ def classify(
         progress=progress,
         mask=mask,
         parcel_format=parcels_format,
+        dates=dates,
         options=inference,
     )
     typer.echo(summary.format())

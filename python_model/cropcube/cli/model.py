@@ -49,11 +49,12 @@ def evaluate_cmd(
     parcels: options.Parcels = None,
     label_codes: options.LabelCodes = None,
     tile: options.EvalTile = 256,
+    dates: options.CubeDatesOpt = None,
 ) -> None:
     """Score a bundle: OA, mIoU, per-class IoU/F1, confusion matrix, parcel voting; JSON + Markdown."""
     from cropcube.evaluation.evaluate import evaluate_bundle
 
-    report = evaluate_bundle(bundle, cube, labels, out, parcel_ids, parcels, label_codes, tile)
+    report = evaluate_bundle(bundle, cube, labels, out, parcel_ids, parcels, label_codes, tile, dates=dates)
     px = report["pixel"]
     typer.echo(
         f"OA {100 * px['overall_accuracy']:.2f} %, mIoU {100 * px['miou']:.2f} % "

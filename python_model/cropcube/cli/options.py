@@ -17,13 +17,13 @@ A usage error exits with status 2 and names the option; errors found later by th
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
+from cropcube import calendar
 from cropcube.errors import InputError
 from cropcube.io.checks import require_dir, require_file, require_output_dir, require_output_file
 from cropcube.rasdaman import ids
@@ -88,22 +88,13 @@ class Dates(tuple[dt.date, ...]):
 
 
 def parse_dates(text: str | Dates) -> Dates:
-    """``2018-01-08,2018-03-19,...`` -> :class:`Dates`."""
+    """``2018-01-08,2018-03-19,...`` -> :class:`Dates` (checked by :func:`cropcube.calendar.parse_dates`)."""
     if isinstance(text, Dates):
         return text
-    parts = [p.strip() for p in str(text).split(",")]
-    if not any(parts):
-        raise typer.BadParameter("no date given; expected D1,D2,... as YYYY-MM-DD")
-    out = []
-    for part in parts:
-        try:
-            out.append(dt.date.fromisoformat(part))
-        except ValueError:
-            raise typer.BadParameter(f"{part!r} is not a date YYYY-MM-DD") from None
-    for a, b in itertools.pairwise(out):
-        if b <= a:
-            raise typer.BadParameter(f"dates must be strictly increasing ({a.isoformat()}, {b.isoformat()})")
-    return Dates(out)
+    try:
+        return Dates(calendar.parse_dates(str(text)))
+    except InputError as exc:
+        raise typer.BadParameter(exc.problem) from None
 
 
 class BBox(tuple[float, float, float, float]):
@@ -502,6 +493,17 @@ DatesOpt = Annotated[
     Dates,
     typer.Option(
         "--dates", help="Dates D1,...,Dn (YYYY-MM-DD), increasing.", parser=parse_dates, metavar="D1,D2,..."
+    ),
+]
+CubeDatesOpt = Annotated[
+    Dates | None,
+    typer.Option(
+        "--dates",
+        help="The cube's acquisition dates D1,...,Dn (YYYY-MM-DD), increasing, one per date of the cube; "
+        "needed when its band descriptions carry no dates (default: those dates, else the bundle's "
+        "default calendar).",
+        parser=parse_dates,
+        metavar="D1,D2,...",
     ),
 ]
 Bbox = Annotated[

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cropcube.bundle import BundleMetadata
+from cropcube.calendar import cube_dates, format_dates
+from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import SceneData, load_scene
 from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
@@ -19,7 +23,8 @@ from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_trut
 from cropcube.inference import Classifier
 from cropcube.inference.options import InferenceOptions
 from cropcube.io import atomic_output, write_geotiff
-from cropcube.readers import Grid
+from cropcube.readers import Grid, open_cube
+from cropcube.readers.cube import open_cube_with_dates
 
 
 def parcel_ids_from_geopackage(path: str | Path, scene: SceneData) -> npt.NDArray[np.int32]:
@@ -34,6 +39,39 @@ def parcel_ids_from_geopackage(path: str | Path, scene: SceneData) -> npt.NDArra
     return ids
 
 
+def scene_layout(
+    meta: BundleMetadata, cube_path: str | Path, dates: Sequence[dt.date] | None
+) -> tuple[CubeSpec, npt.NDArray[np.float32] | None]:
+    """The layout to read the cube with and the day of year its dates give the model.
+
+    A format-1 bundle takes only cubes of its own dates (as it always did); a format-2 bundle takes
+    any dates its calendar accepts (see :func:`cropcube.calendar.cube_dates`).
+
+    Raises:
+        InputError: ``--dates`` other than a format-1 bundle's own, or as :func:`cube_dates`.
+    """
+    if meta.calendar is None:
+        if dates is not None and tuple(dates) != tuple(meta.spec.dates):
+            raise InputError(
+                "--dates",
+                f"{format_dates(dates)}: this bundle (format 1) is fixed to its training dates "
+                f"{format_dates(meta.spec.dates)}",
+            )
+        return meta.spec, None
+    info = open_cube(cube_path) if dates is None else open_cube_with_dates(cube_path, dates, meta.spec.bands)
+    if info.spec.bands != meta.spec.bands:
+        raise InputError(
+            str(cube_path), f"bands {list(info.spec.bands)}, the model needs {list(meta.spec.bands)}"
+        )
+    found = info.spec.dates if info.described else None
+    known = cube_dates(meta, info.count, found, dates, str(cube_path), info.descriptions)
+    spec = info.spec
+    if known.warning:  # dates assumed: read the cube as the default layout
+        spec = CubeSpec(dates=meta.spec.dates, bands=meta.spec.bands, dtype=info.dtype, crs=info.spec.crs,
+                        resolution=info.spec.resolution)  # fmt: skip
+    return spec, known.doy
+
+
 def evaluate_bundle(
     bundle_path: str | Path,
     cube_path: str | Path,
@@ -43,6 +81,7 @@ def evaluate_bundle(
     parcels_gpkg: str | Path | None = None,
     label_codes: Mapping[int, int] | None = None,
     tile: int = 256,
+    dates: Sequence[dt.date] | None = None,
     options: InferenceOptions | None = None,
 ) -> dict[str, Any]:
     """Classify a cube with a bundle and score it against labels; write the report files.
@@ -59,6 +98,7 @@ def evaluate_bundle(
         parcels_gpkg: BRP GeoPackage, rasterised onto the grid instead of ``parcel_ids_path``.
         label_codes: raw label value -> class index mapping, if labels are codes.
         tile: inference tile core size.
+        dates: the cube's dates (``--dates``) when its band descriptions carry none.
         options: inference options (default: the defaults: the C++ kernel when built, as shipped);
             ``tile`` overrides their tile size.
 
@@ -68,7 +108,8 @@ def evaluate_bundle(
     # Scored through the shipped path: the same Classifier (and kernel) that `cropcube classify` runs.
     clf = Classifier(bundle_path, options, tile_size=tile)
     meta = clf.metadata
-    scene = load_scene(cube_path, labels_path, parcel_ids_path, label_codes, spec=meta.spec)
+    spec, doy = scene_layout(meta, cube_path, dates)
+    scene = load_scene(cube_path, labels_path, parcel_ids_path, label_codes, spec=spec)
     if parcels_gpkg is not None:
         scene.parcel_ids = parcel_ids_from_geopackage(parcels_gpkg, scene)
     k = meta.classes.num_classes
@@ -77,7 +118,7 @@ def evaluate_bundle(
             str(labels_path), f"class index {int(scene.labels.max())} exceeds the bundle's {k} classes"
         )
     check_cube_values(scene.cube, str(cube_path))
-    probs = clf.predict_proba(scene.cube)
+    probs = clf.predict_proba(scene.cube, doy=doy)
     pred = classes_from_probabilities(probs)
     pixel = segmentation_metrics(scene.labels, pred, k)
     out = Path(out_dir)

@@ -94,6 +94,9 @@ class Classifier:
         self.metadata: BundleMetadata = read_metadata(self.model_path)
         self.options = opts.replace(backend=_backend(opts.backend))
         self.backend: str = self.options.backend
+        # Dates a kernel cannot take run on the python backend when the backend was left to "auto".
+        self._dated_auto = opts.backend == "auto"
+        self._dated: TorchRunner | None = None
         self._runner: NativeModel | TorchRunner
         if self.backend == "native":
             native = NativeModel(self.model_path, self.options)
@@ -133,17 +136,24 @@ class Classifier:
         probabilities: bool = False,
         axis_order: AxisOrder = "image",
         core: tuple[int, int, int, int] | None = None,
+        doy: Any = None,
     ) -> ClassMaps:
         """All per-pixel results in the caller's axis order (see :meth:`classify_array`).
 
         ``core`` = ``(row, col, rows, cols)`` (image order only): classify that window of the cube,
         the rest being context the caller read around it (a halo); the maps have the core's shape.
         A core of one tile plus the bundle's halo on every side runs exactly one forward pass.
+        ``doy``: day of year of each of the cube's dates (None: the bundle's default dates).
         """
-        view = image_view(cube, self.metadata.spec.n_channels, axis_order)
+        days = self.checked_doy(doy)
+        n_channels = self.metadata.spec.n_channels if days is None else days.size * self.metadata.spec.n_bands
+        view = image_view(cube, n_channels, axis_order)
         if core is not None and axis_order != "image":
             raise InputError("core", "a core window needs axis_order='image'")
-        maps = self._runner.run(view, confidence=confidence, probabilities=probabilities, core=core)
+        if days is not None and self.backend == "native" and np.array_equal(days, self._default_doy()):
+            days = None  # the kernel's own default calendar: the same dates, no dates input needed
+        runner = self._runner_for(days)
+        maps = runner.run(view, confidence=confidence, probabilities=probabilities, core=core, doy=days)
         if axis_order == "rasdaman":
             maps.classes = to_caller_order(maps.classes, axis_order)
             if maps.confidence is not None:
@@ -152,18 +162,60 @@ class Classifier:
                 maps.probabilities = to_caller_order(maps.probabilities, axis_order)
         return maps
 
+    def _runner_for(self, days: npt.NDArray[np.float32] | None) -> NativeModel | TorchRunner:
+        """The runner for these dates.
+
+        A kernel that cannot take dates hands them to the python backend when the backend was "auto";
+        an explicit native backend refuses them, naming why (never a silent substitution).
+        """
+        if days is None or self.backend != "native" or getattr(self._runner, "takes_dates", False):
+            return self._runner
+        if not self._dated_auto:
+            return self._runner
+        if self._dated is None:
+            log.warning(
+                "the C++ kernel cannot take dates: the python backend classifies cubes of other dates"
+            )
+            self._dated = self._torch_runner(self.options.replace(backend="python", precision="auto"))
+        return self._dated
+
+    def _default_doy(self) -> npt.NDArray[np.float32]:
+        return self.metadata.accepted_calendar().default_doy
+
+    def checked_doy(self, doy: Any) -> npt.NDArray[np.float32] | None:
+        """Day-of-year values checked against the bundle's calendar (None stays None: the default).
+
+        Raises:
+            InputError: ("dates") not 1-D, not finite, not increasing, outside the season or T
+                outside the range; for a format-1 bundle, any dates but its own.
+        """
+        if doy is None:
+            return None
+        meta = self.metadata
+        if meta.calendar is None:
+            days = np.asarray(doy, dtype=np.float32)
+            if days.shape != self._default_doy().shape or not np.array_equal(days, self._default_doy()):
+                raise InputError(
+                    "dates",
+                    f"this bundle (format 1) takes only its own dates (day of year "
+                    f"{', '.join(f'{v:g}' for v in self._default_doy())}); a calendar-free bundle "
+                    "(format 2) takes other dates",
+                )
+            return None
+        return meta.calendar.check_doy(doy, "dates")
+
     @overload
     def classify_array(
-        self, cube: Any, confidence: Literal[False] = False, axis_order: AxisOrder = "image"
+        self, cube: Any, confidence: Literal[False] = False, axis_order: AxisOrder = "image", doy: Any = None
     ) -> npt.NDArray[np.uint8]: ...
 
     @overload
     def classify_array(
-        self, cube: Any, confidence: Literal[True], axis_order: AxisOrder = "image"
+        self, cube: Any, confidence: Literal[True], axis_order: AxisOrder = "image", doy: Any = None
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]: ...
 
     def classify_array(
-        self, cube: Any, confidence: bool = False, axis_order: AxisOrder = "image"
+        self, cube: Any, confidence: bool = False, axis_order: AxisOrder = "image", doy: Any = None
     ) -> npt.NDArray[np.uint8] | tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
         """Class index per pixel (0 = nodata).
 
@@ -174,15 +226,19 @@ class Classifier:
             confidence: also return round(255 * max softmax probability) per pixel.
             axis_order: ``"image"`` ([row][col]) or ``"rasdaman"`` ([E][N]); the result has the
                 same spatial axis order as the input: (H, W) or (E, N).
+            doy: day of year of each of the cube's T dates (see :mod:`cropcube.calendar`); None =
+                the bundle's default dates (then the cube has their T).
         """
-        maps = self.run(cube, confidence=confidence, axis_order=axis_order)
+        maps = self.run(cube, confidence=confidence, axis_order=axis_order, doy=doy)
         if confidence:
             assert maps.confidence is not None
             return maps.classes, maps.confidence
         return maps.classes
 
-    def predict_proba(self, cube: Any, axis_order: AxisOrder = "image") -> npt.NDArray[np.float32]:
+    def predict_proba(
+        self, cube: Any, axis_order: AxisOrder = "image", doy: Any = None
+    ) -> npt.NDArray[np.float32]:
         """Softmax probabilities float32 (K, H, W) (channel k = class k + 1; 0 on nodata pixels)."""
-        maps = self.run(cube, probabilities=True, axis_order=axis_order)
+        maps = self.run(cube, probabilities=True, axis_order=axis_order, doy=doy)
         assert maps.probabilities is not None
         return maps.probabilities

@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from rasterio.windows import Window
 from tqdm import tqdm
 
 from cropcube.bundle import BundleMetadata
+from cropcube.calendar import cube_dates
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Classifier
 from cropcube.inference.map_rule import clear_non_cropland
@@ -51,6 +53,7 @@ from cropcube.maps.products import write_gis_sidecars, write_parcel_products, wr
 from cropcube.maps.provenance import synthetic_model_warning, training_tag
 from cropcube.maps.stac import stac_path
 from cropcube.readers import CubeInfo, Grid, open_cube
+from cropcube.readers.cube import open_cube_with_dates
 from cropcube.readers.grid import require_model_grid
 from cropcube.tiling import Tile, plan_tiles
 
@@ -213,6 +216,7 @@ class FileJob:
     parcel_format: VectorFormat = "gpkg"
     cropland: npt.NDArray[np.bool_] | None = None
     warnings: list[str] = field(default_factory=list)
+    doy: npt.NDArray[np.float32] | None = None
 
     @property
     def metadata(self) -> BundleMetadata:
@@ -247,6 +251,7 @@ class FileJob:
             "blocks": len(self.blocks),
             "halo": self.metadata.halo,
             "confidence": self.confidence,
+            "doy": None if self.doy is None else [float(v) for v in self.doy],
         }
 
     def remove_work_files(self) -> None:
@@ -295,10 +300,6 @@ def _parcel_run(parcels: Path, cube: Path, grid: Grid, num_classes: int) -> Parc
     return ParcelRun(brp, grid, ids, ParcelVoter(num_classes), tally)
 
 
-def _iso(dates: Any) -> str:
-    return ", ".join(d.isoformat() for d in dates)
-
-
 def plan_file_job(
     cube: str | Path,
     output: str | Path,
@@ -311,6 +312,7 @@ def plan_file_job(
     model: str | os.PathLike[str] | None = None,
     mask: str | Path | None = None,
     parcel_format: VectorFormat = "gpkg",
+    dates: Sequence[dt.date] | None = None,
 ) -> FileJob:
     """Phase 1: check every input and output, then plan the blocks. Nothing is written.
 
@@ -333,19 +335,22 @@ def plan_file_job(
     _check_output_paths(output, [cube, parcels_path, model_input], confidence, quicklook)
     fmt = parcel_format if parcels_path is not None else None
     _check_map_outputs(output, fmt, [cube, parcels_path, model_input, Path(mask) if mask else None])
-    info = open_cube(cube)
+    info = open_cube(cube) if dates is None else open_cube_with_dates(cube, dates)
     if block_size < 0:
         raise InputError("block_size", f"{block_size} must be 0 (default) or positive")
     clf = make_classifier()
     meta: BundleMetadata = clf.metadata
     require_model_grid(info.grid, meta.spec, str(cube), str(clf.model_path))
-    if info.count != meta.spec.n_channels:
+    if meta.calendar is None and info.count != meta.spec.n_channels:
         raise InputError(str(cube), f"{info.count} bands, but the model expects {meta.spec.n_channels}")
-    if info.described and info.spec.dates != meta.spec.dates:
-        log.warning(
-            "%s: dates %s differ from the model's training dates %s",
-            cube, _iso(info.spec.dates), _iso(meta.spec.dates),
-        )  # fmt: skip
+    if info.described and info.spec.bands != meta.spec.bands:
+        raise InputError(
+            str(cube), f"bands {list(info.spec.bands)}, but the model expects {list(meta.spec.bands)}"
+        )
+    found = info.spec.dates if info.described else None
+    known = cube_dates(meta, info.count, found, dates, str(cube), info.descriptions)
+    if known.warning:
+        log.warning("%s", known.warning)
     with rasterio.open(cube) as src:
         warning = synthetic_model_warning(meta, cube, src.tags())
     if warning:
@@ -360,7 +365,7 @@ def plan_file_job(
     height, width = info.grid.shape
     blocks = list(plan_tiles(height, width, block, meta.halo, factor=meta.downsampling_factor))
     return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter, parcel_run,
-                   parcel_format, cropland, [warning] if warning else [])  # fmt: skip
+                   parcel_format, cropland, [warning] if warning else [], known.doy)  # fmt: skip
 
 
 # -- phase 2: classify the blocks (resumable) -------------------------------------------------------
@@ -572,7 +577,9 @@ class BlockRun:
         for part in self._parts(b):
             try:
                 with self.ticker.running(part[2] * part[3]):
-                    maps = job.clf.run(block, confidence=confidence, probabilities=voting, core=part)
+                    maps = job.clf.run(
+                        block, confidence=confidence, probabilities=voting, core=part, doy=job.doy
+                    )
             except InputError as exc:  # the backends name "cube": name the file and the block instead
                 (r0, r1), (c0, c1) = b.window_rows, b.window_cols
                 where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
@@ -784,6 +791,7 @@ def classify_file(
     checkpoint_seconds: float = 60.0,
     mask: str | Path | None = None,
     parcel_format: VectorFormat = "gpkg",
+    dates: Sequence[dt.date] | None = None,
     options: InferenceOptions | None = None,
     **overrides: Any,
 ) -> ClassifySummary:
@@ -815,6 +823,8 @@ def classify_file(
             grid; pixels outside it get 0. Without parcels, pixels that are clearly not cropland
             (water, never green) get 0 too (:mod:`cropcube.maps.cropland`).
         parcel_format: ``gpkg`` or ``parquet`` (GeoParquet) for the per-parcel table.
+        dates: the cube's acquisition dates (``--dates``) when its band descriptions carry none
+            (they must agree when both are given); see :func:`cropcube.calendar.cube_dates`.
         options: the inference options, passed unchanged to :class:`Classifier`; blocks are
             multiples of the effective tile size.
         **overrides: single inference options on top of ``options`` (``backend="python"``, ...).
@@ -831,7 +841,7 @@ def classify_file(
 
     job = plan_file_job(
         cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model,
-        mask, parcel_format,
+        mask, parcel_format, dates,
     )  # fmt: skip
     job.output.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_output(job.output):

@@ -309,12 +309,22 @@ class NativeModel:
         confidence: bool = False,
         probabilities: bool = False,
         core: tuple[int, int, int, int] | None = None,
+        doy: npt.NDArray[np.float32] | None = None,
     ) -> ClassMaps:
         """Classify a (K, H, W) image-order view of dtype uint16/int16/float32 (any strides).
 
         ``core`` = ``(row, col, rows, cols)``: classify only that window of the view (the rest is
         context); the maps then have the core's shape. Default the whole view.
+
+        ``doy`` (day of year per date) other than None is refused: this C ABI has no dates input
+        yet, and running the bundle's default dates instead would be a silent substitution.
         """
+        if doy is not None:
+            raise InputError(
+                "dates",
+                "this kernel cannot take dates (its C ABI has no day-of-year input): classify this cube "
+                "with the python backend (--backend python), or give a cube with the bundle's default dates",
+            )
         if view.dtype not in _DTYPES:
             raise InputError("cube", f"dtype {view.dtype} is not uint16, int16 or float32")
         view = _kernel_view(view)

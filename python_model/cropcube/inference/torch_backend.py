@@ -55,7 +55,7 @@ def _batches(tiles: Iterable[Tile], batch_size: int) -> Iterator[list[Tile]]:
 class ModuleFacts:
     """A module (raw DN in, logits out) and what tiling it needs: a bundle's, or one in training."""
 
-    module: Callable[[torch.Tensor], torch.Tensor]
+    module: Callable[..., torch.Tensor]  # (x) or (x, doy)
     halo: int
     downsampling_factor: int
     nodata: float
@@ -111,8 +111,12 @@ class TorchRunner:
         confidence: bool = False,
         probabilities: bool = False,
         core: tuple[int, int, int, int] | None = None,
+        doy: npt.NDArray[np.float32] | None = None,
     ) -> ClassMaps:
-        """Classify a (K, H, W) image-order view (any strides); only its ``core`` window when given."""
+        """Classify a (K, H, W) image-order view (any strides); only its ``core`` window when given.
+
+        ``doy``: day of year of each date (None: the module's default calendar).
+        """
         if self.nonfinite == "error":
             check_finite(view)
         _, height, width = view.shape
@@ -130,19 +134,25 @@ class TorchRunner:
             out.probabilities = np.zeros((self.num_classes, h, w), dtype=np.float32)
         caller = torch.get_num_threads()
         size = self.device.type == "cpu" and self.threads == 0
+        days = None if doy is None else torch.as_tensor(np.asarray(doy, np.float32), device=self.device)
         try:
             with torch.inference_mode():
                 for batch in _batches(tiles, self.batch_size):
                     if size and (n := free_cpus(caller)) != torch.get_num_threads():
                         torch.set_num_threads(n)
-                    self._run_batch(view, batch, out, origin)
+                    self._run_batch(view, batch, out, origin, days)
         finally:
             if torch.get_num_threads() != caller:
                 torch.set_num_threads(caller)
         return out
 
     def _run_batch(
-        self, view: npt.NDArray[Any], batch: list[Tile], out: ClassMaps, origin: tuple[int, int]
+        self,
+        view: npt.NDArray[Any],
+        batch: list[Tile],
+        out: ClassMaps,
+        origin: tuple[int, int],
+        doy: torch.Tensor | None = None,
     ) -> None:
         blocks = np.stack(
             [view[:, t.window_rows[0] : t.window_rows[1], t.window_cols[0] : t.window_cols[1]] for t in batch]
@@ -152,7 +162,8 @@ class TorchRunner:
             blocks = np.where(bad, np.float32(self.nodata), blocks)
         rs, cs = batch[0].core_in_window
         x = torch.from_numpy(blocks).to(self.device, non_blocking=True)
-        logits = self.module(x)[:, :, rs, cs].float()
+        # Without dates the module's own default calendar applies (format-1 modules take no doy).
+        logits = (self.module(x) if doy is None else self.module(x, doy))[:, :, rs, cs].float()
         top, index = logits.max(dim=1)
         want_soft = out.confidence is not None or out.probabilities is not None
         lse = logits.logsumexp(dim=1) if want_soft else None

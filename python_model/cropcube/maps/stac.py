@@ -212,8 +212,11 @@ def bundle_item(
         metadata = read_metadata(path)
     spec = metadata.spec
     n_dates, n_bands = len(spec.dates), len(spec.bands)
-    calendar = getattr(metadata, "calendar", None) or {}
-    min_dates, max_dates = int(calendar.get("min_dates", n_dates)), int(calendar.get("max_dates", n_dates))
+    cal = metadata.calendar  # format 2: the calendars the bundle takes; None: its fixed dates
+    calendar = (
+        {"season_start_doy": cal.season_start, "season_end_doy": cal.season_end} if cal is not None else {}
+    )
+    min_dates, max_dates = (cal.min_dates, cal.max_dates) if cal is not None else (n_dates, n_dates)
     channels = -1 if min_dates != max_dates else n_dates * n_bands
     synthetic = trained_on_synthetic_only(metadata)
     bands = [

@@ -1,7 +1,7 @@
 """Segmentation networks, one sub-package per architecture, and their registry.
 
 Every network follows the contract of :mod:`cropcube.bundle.module`:
-``net(x (B, T, C, H, W), valid (B, T, H, W), doy (T,)) -> logits (B, K, H, W)`` with int attributes
+``net(x (B, T, C, H, W), valid (B, T, H, W), doy (B, T)) -> logits (B, K, H, W)`` with int attributes
 ``receptive_field`` and ``downsampling_factor``.
 """
 

@@ -37,6 +37,7 @@ class CubeInfo:
         band_indexes: 1-based file band of each date-major channel (identity for date-major files;
             a band-major file is reordered on read).
         described: True when the spec came from the band descriptions (else it was assumed).
+        descriptions: the file's band descriptions as GDAL reports them (None for a band without).
     """
 
     path: Path
@@ -47,6 +48,7 @@ class CubeInfo:
     nodata: float | None
     band_indexes: tuple[int, ...]
     described: bool
+    descriptions: tuple[str | None, ...] = ()
 
     @property
     def count(self) -> int:
@@ -146,7 +148,8 @@ def open_cube(path: str | Path, spec: CubeSpec | None = None) -> CubeInfo:
                 raise InputError(
                     where,
                     f"{ds.count} bands without 'YYYY-MM-DD_Bxx' descriptions; expected {assumed.n_channels} "
-                    f"({assumed.n_dates} dates x {assumed.n_bands} bands)",
+                    f"({assumed.n_dates} dates x {assumed.n_bands} bands), "
+                    "or give the cube's dates with --dates",
                 )
             found = CubeSpec(
                 dates=assumed.dates,
@@ -171,7 +174,28 @@ def open_cube(path: str | Path, spec: CubeSpec | None = None) -> CubeInfo:
             nodata=ds.nodata,
             band_indexes=indexes,
             described=described,
+            descriptions=tuple(ds.descriptions),
         )
+
+
+def open_cube_with_dates(
+    path: str | Path, dates: Sequence[dt.date], bands: Sequence[str] = REFERENCE_2018_SPEC.bands
+) -> CubeInfo:
+    """:func:`open_cube` for a cube whose dates the user gave (``--dates``): any T, checked against them.
+
+    Raises:
+        InputError: as :func:`open_cube`; ``--dates`` whose count does not fit the band count, or
+            band descriptions with other dates.
+    """
+    with _open(path, "cube") as ds:
+        count = ds.count
+    if count != len(dates) * len(bands):
+        raise InputError(
+            "--dates",
+            f"{len(dates)} dates given, but {path} has {count} bands "
+            f"({count / len(bands):g} dates of {len(bands)} bands {', '.join(bands)})",
+        )
+    return open_cube(path, CubeSpec(dates=tuple(dates), bands=tuple(bands)))
 
 
 def _checked_window(window: Window, grid: Grid, where: str) -> Window:

@@ -122,11 +122,14 @@ class LightTemporalEncoder(nn.Module):
         b, t, c, h, w = x.shape
         if t != self.n_dates or c != self.n_bands:
             raise RuntimeError("cropcube: input dates/bands do not match the temporal encoder")
-        angles = doy.to(x.dtype).unsqueeze(1) * self.doy_freq.to(x.dtype).unsqueeze(0)
-        pe_score = self.key_pe(torch.cat([torch.sin(angles), torch.cos(angles)], dim=1))  # (T, C)
+        if doy.dim() == 1:  # (T,): one calendar for the batch
+            doy = doy.unsqueeze(0).expand(b, t)
+        angles = doy.to(x.dtype).unsqueeze(2) * self.doy_freq.to(x.dtype)  # doy (B, T): per sample
+        pe_score = self.key_pe(torch.cat([torch.sin(angles), torch.cos(angles)], dim=2))  # (B, T, C)
         # One block-diagonal matmul computes every date's scores: cheaper than T small ones.
         w_key = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.key.weight)
-        b_key = (self.key.bias.unsqueeze(0) + pe_score).reshape(t * c)
+        b_key = (self.key.bias + pe_score).reshape(b, t * c)
+        sample = torch.arange(b * h * w, device=x.device) // (h * w)  # each row's sample: its dates' bias
         date_sum = self.date_sum.to(x.dtype)
         rows = x.permute(0, 3, 4, 1, 2).reshape(b * h * w, t * c)
         # Additive mask, not -inf: invalid dates get a weight of at most exp(-80) relative to a valid
@@ -139,9 +142,10 @@ class LightTemporalEncoder(nn.Module):
         for start in range(0, n, step):
             r = rows[start : start + step]
             m = r.shape[0]
-            scores = (torch.addmm(b_key, r, w_key.t()).view(m, t, c) + masks[start : start + step]).view(
-                m, t * c
-            )
+            scores = (
+                torch.addmm(b_key[sample[start : start + m]], r, w_key.t()).view(m, t, c)
+                + masks[start : start + step]
+            ).view(m, t * c)
             # Clamped at -80 (exp = 2e-35, still a normal float): the masked dates' -1e4 would
             # otherwise underflow to denormals, which x86 CPUs compute tens of times slower.
             e = torch.exp((scores - scores.amax(dim=1, keepdim=True)).clamp_(min=-80.0))

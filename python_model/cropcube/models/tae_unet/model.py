@@ -83,18 +83,20 @@ class TemporalAttentionEncoder(nn.Module):
         self.project_eps = float(project_norm.eps)  # for forward_rows' BatchNorm folding
 
     def doy_encoding(self, doy: Tensor) -> Tensor:
-        """Sinusoidal encoding (T, d_hidden) of day-of-year values (T,)."""
+        """Sinusoidal encoding (B, T, d_hidden) of day-of-year values (B, T) (or (1, T, d) for (T,))."""
+        if doy.dim() == 1:
+            doy = doy.unsqueeze(0)
         steps = torch.arange(0, self.d_hidden, 2, dtype=torch.float32, device=doy.device)
         inv_freq = torch.exp(steps * (-math.log(1000.0) / self.d_hidden))
-        angles = doy.float().unsqueeze(1) * inv_freq.unsqueeze(0)
-        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+        angles = doy.float().unsqueeze(2) * inv_freq
+        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=2)
 
     def forward(self, x: Tensor, valid: Tensor, doy: Tensor) -> Tensor:
         """Pool x (B, T, C, H, W) over valid dates into (B, out_channels, H, W)."""
         if self.fast_inference and not self.training:
             return self.forward_rows(x, valid, doy)
         b, t, c, h, w = x.shape
-        pe = self.doy_encoding(doy).to(x.dtype).view(1, t, self.d_hidden, 1, 1)
+        pe = self.doy_encoding(doy).to(x.dtype).view(-1, t, self.d_hidden, 1, 1)
         e = self.embed_in(x.reshape(b * t, c, h, w)).view(b, t, self.d_hidden, h, w) + pe
         e = self.embed_out(torch.relu(e).view(b * t, self.d_hidden, h, w))
         scores = self.score(e).view(b, t, self.n_heads, h, w)
@@ -124,7 +126,10 @@ class TemporalAttentionEncoder(nn.Module):
         assert bias_in is not None and bias_out is not None
         assert bias_score is not None and bias_stacked is not None
         w_in = torch.kron(torch.eye(t, dtype=x.dtype, device=x.device), self.embed_in.weight.view(dh, c))
-        b_in = (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(t * dh)
+        b_in = (
+            (bias_in.view(1, dh) + self.doy_encoding(doy).to(x.dtype)).reshape(-1, t * dh).expand(b, t * dh)
+        )
+        sample = torch.arange(n, device=x.device) // (h * w)  # each row's sample: its dates' bias
         w_out = self.embed_out.weight.view(dm, dh)
         w_score = self.score.weight.view(nh, dm)
         w_es = torch.cat([w_out, w_score @ w_out], 0)
@@ -144,7 +149,7 @@ class TemporalAttentionEncoder(nn.Module):
         for start in range(0, n, chunk):
             r = rows[start : start + chunk]
             m = r.shape[0]
-            hidden = torch.relu(torch.addmm(b_in, r, w_in.t()))
+            hidden = torch.relu(torch.addmm(b_in[sample[start : start + m]], r, w_in.t()))
             es = torch.addmm(b_es, hidden.view(m * t, dh), w_es.t()).view(m, t, dm + nh)
             attn = torch.softmax(es[:, :, dm:] + mask[start : start + chunk], dim=1)
             pooled = (es[:, :, :dm].reshape(m, t, nh, dm // nh) * attn.unsqueeze(3)).sum(1).view(m, dm)

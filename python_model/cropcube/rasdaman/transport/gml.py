@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
+from cropcube.calendar import dates_from_time_axis
 from cropcube.errors import InputError
 from cropcube.rasdaman import ids
 from cropcube.rasdaman.grid import epsg, format_number, pixel_size
@@ -227,6 +228,24 @@ def _epsg_of(srs: str) -> str:
     raise InputError("coverage description", f"no EPSG CRS in {srs!r}")
 
 
+def _time_axis_dates(origin: str, coefficients: Sequence[str], what: str) -> list[str]:
+    """ISO dates of a time axis: its origin plus each coefficient in days (AnsiDate).
+
+    Raises:
+        InputError: an origin that is not a date (an index or number axis), coefficients that are not
+            numbers, or dates that repeat or decrease (:func:`cropcube.calendar.dates_from_time_axis`).
+    """
+    (start,) = dates_from_time_axis([origin], what)
+    try:
+        offsets = [float(c) for c in coefficients]
+    except ValueError:
+        raise InputError(
+            what, f"time axis coefficients {list(coefficients)[:3]} are not day offsets"
+        ) from None
+    dates = [start + dt.timedelta(days=d) for d in offsets] or [start]
+    return [d.isoformat() for d in dates_from_time_axis(dates, what)]
+
+
 def parse_description(body: bytes, coverage_id: str) -> CoverageDescription:
     """Parse a WCS 2.0.1 DescribeCoverage answer (petascope's GML) for one coverage.
 
@@ -277,8 +296,7 @@ def parse_description(body: bytes, coverage_id: str) -> CoverageDescription:
     dates: list[str] = []
     time_labels = [lab for lab in labels if lab not in ("E", "N")]
     if time_labels:
-        start = dt.date.fromisoformat(tokens[0][:10])
-        dates = [(start + dt.timedelta(days=float(c))).isoformat() for c in coeffs] or [start.isoformat()]
+        dates = _time_axis_dates(tokens[0], coeffs, what)
     bands = [f.attrib.get("name", "") for f in _find_all(root, "field")]
     nils: list[float | None] = []
     for f in _find_all(root, "field"):

@@ -35,6 +35,11 @@ JAVA_ARCHIVE = "crop.jar"
 CONFIG_NAME = "cropcube.conf"
 LANGUAGES = ("cpp", "python")
 DELETE_STATEMENT = f"delete function {FUNCTION}"
+DATES_FUNCTION = f"{NAMESPACE}.classify_dates"
+"""``crop.classify_dates(cube, doy)``: the cube's dates as day of year (docs/udf.md "Dates")."""
+DATES_LANGUAGES = ("python",)
+"""Languages whose UDF exports ``classify_dates`` (crop.so: once the kernel's C ABI takes dates)."""
+DATES_DELETE_STATEMENT = f"delete function {DATES_FUNCTION}"
 NOT_REGISTERED = ("not found", "441")
 """Answers of ``delete function`` meaning "nothing to delete" (rasdaman error 441)."""
 
@@ -51,6 +56,15 @@ def create_statement(language: str) -> str:
         raise InputError("--language", f"{language!r} is not one of {LANGUAGES}")
     extern = CPP_LIBRARY if language == "cpp" else PYTHON_MODULE
     return f'create function {FUNCTION} (array cube) returns array language {language} extern "{extern}"'
+
+
+def create_dates_statement(language: str) -> str:
+    """The rasql statement registering ``crop.classify_dates`` in ``language``."""
+    extern = CPP_LIBRARY if language == "cpp" else PYTHON_MODULE
+    return (
+        f"create function {DATES_FUNCTION} (array cube, array doy) returns array language {language} "
+        f'extern "{extern}"'
+    )
 
 
 def smoke_statement(n_channels: int = 28) -> str:
@@ -355,9 +369,20 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
     steps += [
         Rasql(DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
         Rasql(create_statement(opts.language), f"register {FUNCTION} ({opts.language})"),
+        *_dates_registration(opts.language),
         Rasql(smoke_statement(), "smoke query: classify a constant cube, domain kept", expect=SMOKE_DOMAIN),
     ]
     return steps
+
+
+def _dates_registration(language: str) -> list[Step]:
+    """Register ``crop.classify_dates`` where the language's UDF exports it (an upgrade replaces it)."""
+    if language not in DATES_LANGUAGES:
+        return []
+    return [
+        Rasql(DATES_DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
+        Rasql(create_dates_statement(language), f"register {DATES_FUNCTION} ({language})"),
+    ]
 
 
 def plan_undeploy(opts: DeployOptions) -> list[Step]:
@@ -368,7 +393,10 @@ def plan_undeploy(opts: DeployOptions) -> list[Step]:
     """
     _check(opts, need_model=False)
     paths = opts.paths
-    steps: list[Step] = [Rasql(DELETE_STATEMENT, f"unregister {FUNCTION}", ignore=NOT_REGISTERED)]
+    steps: list[Step] = [
+        Rasql(DELETE_STATEMENT, f"unregister {FUNCTION}", ignore=NOT_REGISTERED),
+        Rasql(DATES_DELETE_STATEMENT, f"unregister {DATES_FUNCTION}", ignore=NOT_REGISTERED),
+    ]
     for target in (
         paths.udf_dir / CPP_LIBRARY,
         paths.udf_dir / KERNEL_LIBRARY,

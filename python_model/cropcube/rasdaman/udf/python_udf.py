@@ -9,6 +9,12 @@ northern edge, so the accepted inputs are:
 
 The result is ``(E, N)`` uint8 (never int64, which rasdaman cannot take), 0 = nodata.
 
+Dates (docs/udf.md "Dates"): ``crop.classify(cube)`` gives the model the bundle's default calendar
+(the cube must have its T); ``crop.classify_dates(cube, doy)`` takes a 1-D array of the day of year
+of each of the cube's dates (any T and days the bundle's calendar accepts, format 2), which the
+caller fills from the coverage's time axis or band names (:mod:`cropcube.calendar`). Dates outside
+the bundle's season or range are an error, never replaced by the default ones.
+
 Settings come from the one config reader (:mod:`cropcube.inference.config`: ``$CROPCUBE_MODEL``,
 ``$CROPCUBE_THREADS``, ... over ``$CROPCUBE_CONFIG`` or ``$RMANHOME/etc/cropcube.conf``); threads default
 to one per server process. Live reload, cheap per call: each call stat()s the config file and the bundle;
@@ -31,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cropcube.errors import CropcubeError
+from cropcube.errors import CropcubeError, InputError
 from cropcube.inference.config import UDF_DEFAULT_THREADS, Settings, find_config_file, read_settings
 
 RACY_SECONDS = 2.0
@@ -41,8 +47,8 @@ LOAD_ATTEMPTS = 3
 class UdfError(ValueError):
     """A problem with the input or the configuration; the message is what the rasdaman user reads."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"crop.classify: {problem}")
+    def __init__(self, problem: str, function: str = "crop.classify") -> None:
+        super().__init__(f"{function}: {problem}")
 
 
 def _stamp(path: Path | str | None) -> tuple[int, ...] | None:
@@ -221,7 +227,11 @@ def to_image(cube: Any, n_dates: int, n_bands: int) -> npt.NDArray[Any]:
         if arr.shape[0] != n_bands:
             raise UdfError(f"3-D input has {arr.shape[0]} bands per cell; this model needs {n_bands}")
         if arr.shape[1] != n_dates:
-            raise UdfError(f"3-D input has {arr.shape[1]} time slices; this model needs {n_dates} dates")
+            raise UdfError(
+                f"3-D input has {arr.shape[1]} time slices; this model needs {n_dates} dates (the bundle's "
+                "default calendar, or one per day-of-year value given); a format-2 bundle takes other "
+                "dates with crop.classify_dates(cube, doy)"
+            )
         # (C, T, E, N) -> (T, C, N, E) -> (T*C, N, E)
         return arr.transpose(1, 0, 3, 2).reshape(channels, arr.shape[3], arr.shape[2])
     # Structured cells and single-band arrays have no band axis; plain multi-band arrays lead with one.
@@ -232,21 +242,62 @@ def to_image(cube: Any, n_dates: int, n_bands: int) -> npt.NDArray[Any]:
     )
 
 
+def day_of_year_values(doy: Any) -> npt.NDArray[np.float32]:
+    """The ``doy`` argument of ``crop.classify_dates`` as a 1-D float array (rasdaman may add unit axes).
+
+    Raises:
+        UdfError: not a numeric array, or more than one axis of length > 1.
+    """
+    function = "crop.classify_dates"
+    if not isinstance(doy, np.ndarray) or doy.dtype.names or doy.dtype.kind not in "iuf":
+        raise UdfError(
+            f"doy is a {type(doy).__name__} {getattr(doy, 'dtype', '')}, not a numeric array", function
+        )
+    if sum(n > 1 for n in doy.shape) > 1:
+        raise UdfError(
+            f"doy has shape {doy.shape}; expected one day of year per date (a 1-D array)", function
+        )
+    return doy.reshape(-1).astype(np.float32)
+
+
+def _classify(cube: Any, doy: npt.NDArray[np.float32] | None, function: str) -> npt.NDArray[np.uint8]:
+    try:
+        classifier = PROCESS.classifier()
+        spec = classifier.metadata.spec
+        image = to_image(cube, spec.n_dates if doy is None else doy.size, spec.n_bands)
+        classes = np.asarray(classifier.classify_array(image, axis_order="image", doy=doy))
+    except UdfError as exc:
+        raise UdfError(str(exc).split(": ", 1)[1], function) from None
+    except InputError as exc:  # a bad day of year, a T outside the bundle's range
+        raise UdfError(str(exc), function) from None
+    except Exception as exc:  # anything else still reaches the user as one clear UDF error
+        raise UdfError(f"{type(exc).__name__}: {exc}", function) from None
+    if classes.shape != image.shape[1:]:
+        raise UdfError(
+            f"classifier returned shape {classes.shape} for an image of {image.shape[1:]}", function
+        )
+    return np.ascontiguousarray(classes.T, dtype=np.uint8)
+
+
 def classify(cube: Any) -> npt.NDArray[np.uint8]:
-    """Crop class per (E, N) cell of a rasdaman array; see the module docstring.
+    """Crop class per (E, N) cell of a rasdaman array, with the bundle's default dates.
 
     Raises:
         UdfError: with a message naming the problem (rasdaman reports it to the client).
     """
-    try:
-        classifier = PROCESS.classifier()
-        spec = classifier.metadata.spec
-        image = to_image(cube, spec.n_dates, spec.n_bands)
-        classes = np.asarray(classifier.classify_array(image, axis_order="image"))
-    except UdfError:
-        raise
-    except Exception as exc:  # anything else still reaches the user as one clear UDF error
-        raise UdfError(f"{type(exc).__name__}: {exc}") from None
-    if classes.shape != image.shape[1:]:
-        raise UdfError(f"classifier returned shape {classes.shape} for an image of {image.shape[1:]}")
-    return np.ascontiguousarray(classes.T, dtype=np.uint8)
+    return _classify(cube, None, "crop.classify")
+
+
+def classify_dates(cube: Any, doy: Any) -> npt.NDArray[np.uint8]:
+    """Crop class per (E, N) cell of a rasdaman array whose dates have the day of year ``doy``.
+
+    Args:
+        cube: as for :func:`classify`, with T dates of any number the bundle accepts.
+        doy: 1-D array of T day-of-year values (1 January = 1), strictly increasing, inside the
+            bundle's season.
+
+    Raises:
+        UdfError: naming the problem: doy not 1-D, of the wrong length, out of order, outside the
+            bundle's season or range; a format-1 bundle given other dates than its own.
+    """
+    return _classify(cube, day_of_year_values(doy), "crop.classify_dates")

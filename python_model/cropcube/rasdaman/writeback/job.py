@@ -17,7 +17,9 @@ record unless restarted. Every tile is written whole by one request (retried on 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +29,11 @@ import numpy as np
 import numpy.typing as npt
 
 from cropcube.bundle.metadata import BundleMetadata
+from cropcube.calendar import cube_dates, dates_from_descriptions, dates_from_time_axis
 from cropcube.errors import InputError
 from cropcube.inference.map_rule import clear_non_cropland
 from cropcube.inference.result import ClassMaps
-from cropcube.rasdaman import ids
+from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.petascope import PetascopeClient
@@ -46,6 +49,7 @@ from cropcube.tiling import DEFAULT_TILE_SIZE, Tile, effective_tile_size, plan_t
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
+_DATED_BAND = re.compile(r"^\d{4}-\d{2}-\d{2}_B\d{2}A?$")
 CELL_TYPES = ("uint16", "int16", "float32")
 """Input cell types the kernel reads (kept as they are: a float coverage is classified as float)."""
 
@@ -58,10 +62,13 @@ class TileClassifier(Protocol):
         """The model's bundle metadata (halo, downsampling factor, classes, provenance)."""
         ...
 
-    def run(self, cube: npt.NDArray[Any], *, core: tuple[int, int, int, int] | None = None) -> ClassMaps:
+    def run(
+        self, cube: npt.NDArray[Any], *, core: tuple[int, int, int, int] | None = None, doy: Any = None
+    ) -> ClassMaps:
         """Maps of the ``core`` window ``(row, col, rows, cols)`` of a raw-DN cube (channels, H, W).
 
         The rest of the cube is context (the halo read around the core); nodata pixels are class 0.
+        ``doy``: day of year of the cube's dates (None: the model's default dates).
         """
         ...
 
@@ -152,9 +159,28 @@ def check_route(kind: str, mode: str, area: tuple[float, float, float, float] | 
         raise InputError("--area", "rasql collections have no CRS; give grid cells (--cells) instead")
 
 
-def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
+def _source_dates(source: Source) -> tuple[dt.date, ...] | None:
+    """The input's own dates, or None when it carries none.
+
+    A 3-D coverage's time axis; for a 2-D coverage the layout cropcube's ingest stores in its
+    metadata (``spec.dates``), else band names ``YYYY-MM-DD_Bxx``.
+    """
+    if source.dates:
+        return dates_from_time_axis(source.dates, source.name)
+    info = metadata.decode(str(getattr(source.description, "metadata", "") or "")) or {}
+    spec = info.get("spec") if isinstance(info.get("spec"), dict) else None
+    if spec and isinstance(spec.get("dates"), list) and spec["dates"]:
+        return dates_from_time_axis(spec["dates"], f"{source.name} metadata")
+    names = list(getattr(source.description, "bands", None) or [])
+    if names and all(_DATED_BAND.match(str(n)) for n in names):
+        return dates_from_descriptions(names, source.name)
+    return None
+
+
+def _check_input(source: Source, model: BundleMetadata, mode: str) -> npt.NDArray[np.float32] | None:
+    """Check the input against the model; the day of year of its dates (None: a format-1 bundle's own)."""
     spec = model.spec
-    if source.channels != spec.n_channels:
+    if model.calendar is None and source.channels != spec.n_channels:
         raise InputError(
             source.name,
             f"has {source.channels} channels ({source.bands} bands x "
@@ -164,6 +190,17 @@ def _check_input(source: Source, model: BundleMetadata, mode: str) -> None:
         raise InputError(source.name, "udf mode needs the 2-D 28-band coverage; use client mode for 3-D")
     if source.crs and source.crs != spec.crs:
         log.warning("coverage CRS %s differs from the model's %s", source.crs, spec.crs)
+    known = cube_dates(model, source.channels, _source_dates(source), None, source.name)
+    if known.warning:
+        log.warning("%s", known.warning)
+    default = model.accepted_calendar().default_doy
+    if mode == "udf" and known.doy is not None and not np.array_equal(known.doy, default):
+        raise InputError(
+            source.name,
+            "udf mode runs crop.classify with the bundle's default dates, and this coverage's dates "
+            "differ: use client mode, which gives the model the coverage's own dates",
+        )
+    return known.doy
 
 
 def _classes_as_uint8(arr: npt.NDArray[Any], n_classes: int, what: str) -> npt.NDArray[np.uint8]:
@@ -245,7 +282,7 @@ def classify_coverage(
     factor, halo = model.downsampling_factor, model.halo
     tile = effective_tile_size(int(tile_size), factor)
     source = store.describe(input_id)
-    _check_input(source, model, mode)
+    doy = _check_input(source, model, mode)
     window = _window(source, area, cells)
     params = {
         "input": input_id,
@@ -259,6 +296,7 @@ def classify_coverage(
         "model": model.content_hash or f"{model.model_name}:{model.model_version}",
         "udf": udf if mode == "udf" else None,
         "endpoint": store.where,
+        **({"doy": [float(v) for v in doy]} if doy is not None else {}),  # other dates: another map
     }
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
@@ -276,7 +314,7 @@ def classify_coverage(
         if record.is_done(t.key):
             report.tiles_resumed += 1
             continue
-        classes = _classify_tile(store, source, t, model, mode, classifier, udf)
+        classes = _classify_tile(store, source, t, model, mode, classifier, udf, doy)
         out.write(t.core_cols[0] - col0, t.core_rows[0] - row0, classes)
         record.mark(t.key)
         report.tiles_written += 1
@@ -333,7 +371,12 @@ def _prepare_output(
 
 
 def _classify_here(
-    classifier: TileClassifier, cube: npt.NDArray[Any], t: Tile, model: BundleMetadata, what: str
+    classifier: TileClassifier,
+    cube: npt.NDArray[Any],
+    t: Tile,
+    model: BundleMetadata,
+    what: str,
+    doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[Any]:
     """Client mode: the kernel on the tile's window read once, classifying its core in one call.
 
@@ -345,7 +388,8 @@ def _classify_here(
         raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
     rows, cols = t.core_in_window
     core = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
-    maps = classifier.run(cube, core=core)
+    # Without dates (a format-1 bundle) the plain call: classifiers need not know about dates.
+    maps = classifier.run(cube, core=core) if doy is None else classifier.run(cube, core=core, doy=doy)
     if maps.classes.shape != t.core_shape:
         raise InputError("classifier", f"returned {maps.classes.shape} for a {t.core_shape} tile core")
     return clear_non_cropland(maps, cube[(slice(None), rows, cols)], model.spec).classes
@@ -359,6 +403,7 @@ def _classify_tile(
     mode: str,
     classifier: TileClassifier | None,
     udf: str,
+    doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.uint8]:
     what = f"tile {t.key} of {source.name}"
     read_row, read_col = t.window_rows[0], t.window_cols[0]
@@ -366,7 +411,7 @@ def _classify_tile(
     if mode == "client":
         assert classifier is not None
         cube = store.read(source, read_col, read_row, read_width, read_height)
-        classes = _classify_here(classifier, cube, t, model, what)
+        classes = _classify_here(classifier, cube, t, model, what, doy)
     else:  # the server classifies the whole window: the halo is cropped here
         assert isinstance(store, PetascopeStore) and source.grid is not None
         e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
