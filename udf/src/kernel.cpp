@@ -14,10 +14,14 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_load.hpp"
+#include "sha256.hpp"
 #include "cropcube/kernel.h"
 #include "support.hpp"
 #include "tiling.hpp"
@@ -38,6 +42,7 @@ struct LoadedBundle {
   torch::jit::Module module;
   std::string metadata_json;
   std::string content_hash;
+  std::string path;  // where it was read from, for error messages
   int64_t n_dates = 0, n_bands = 0, n_classes = 0, halo = 0, downsampling = 1, receptive_field = 0;
   float nodata = 0.f;
   bool bfloat16_parity = false;  // the metadata records bfloat16 parity on the benchmark scenes
@@ -63,11 +68,69 @@ struct cropcube_model {
 namespace cropcube {
 namespace {
 
-int load_bundle(const std::string& path, const c10::Device& device, std::shared_ptr<LoadedBundle>* out) {
+// A module that breaks the output contract its metadata declares.
+struct BundleError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Python's str() of a tensor dtype, as bundle/io.py content_hash spells it.
+std::string torch_dtype_name(c10::ScalarType t) {
+  switch (t) {
+    case c10::kFloat: return "torch.float32";
+    case c10::kDouble: return "torch.float64";
+    case c10::kHalf: return "torch.float16";
+    case c10::kBFloat16: return "torch.bfloat16";
+    case c10::kLong: return "torch.int64";
+    case c10::kInt: return "torch.int32";
+    case c10::kShort: return "torch.int16";
+    case c10::kChar: return "torch.int8";
+    case c10::kByte: return "torch.uint8";
+    case c10::kBool: return "torch.bool";
+    default: return std::string("torch.") + c10::toString(t);
+  }
+}
+
+// Python's repr() of a shape tuple: (), (5,), (3, 4).
+std::string shape_tuple(c10::IntArrayRef sizes) {
+  std::string s = "(";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + (sizes.size() == 1 ? ",)" : ")");
+}
+
+// The content hash of bundle/io.py: sha256 over every parameter and buffer (sorted by name:
+// "name|dtype|shape|" + raw bytes) and the canonical metadata JSON without its content_hash entry.
+// Checked here as on the Python path, so that no backend runs weights the metadata does not vouch for.
+int check_content_hash(const torch::jit::Module& module, const std::string& js, const std::string& path) {
+  const std::string key = "\"content_hash\":\"";
+  const size_t at = js.find(key);
+  const size_t end = at == std::string::npos ? at : js.find('"', at + key.size());
+  if (end == std::string::npos || end + 1 >= js.size() || js[end + 1] != ',')
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": bundle metadata has no content hash");
+  const std::string stored = js.substr(at + key.size(), end - at - key.size());
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) state[p.name] = p.value;
+  for (const auto& p : module.named_buffers(/*recurse=*/true)) state[p.name] = p.value;
+  Sha256 h;
+  for (const auto& [name, value] : state) {
+    torch::Tensor t = value.detach().to(torch::kCPU).contiguous();
+    h.update(name + "|" + torch_dtype_name(t.scalar_type()) + "|" + shape_tuple(t.sizes()) + "|");
+    if (t.numel()) h.update(t.data_ptr(), size_t(t.numel()) * t.element_size());
+  }
+  h.update(js.substr(0, at) + js.substr(end + 2));  // the JSON as written before the hash was added
+  if ("sha256:" + h.hex() != stored)
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": content hash mismatch: the bundle was modified or damaged");
+  return CROPCUBE_OK;
+}
+
+// Load a bundle from the bytes read once from `path` (read_bundle_bytes): structure, format, content
+// hash and metadata are checked on exactly the bytes the module comes from.
+int load_bundle(const std::string& bytes, const std::string& path, const c10::Device& device,
+                std::shared_ptr<LoadedBundle>* out) {
   auto b = std::make_shared<LoadedBundle>();
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   try {
-    b->module = torch::jit::load(path, device, extra);
+    std::istringstream stream(bytes);
+    b->module = torch::jit::load(stream, device, extra);
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
@@ -78,6 +141,10 @@ int load_bundle(const std::string& path, const c10::Device& device, std::shared_
   std::string format;
   if (js.empty() || !json_string(js, "format", &format) || format != "cropcube-bundle")
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a cropcube bundle (no embedded cropcube metadata)");
+  double version = 0;
+  if (!json_number(js, "format_version", &version) || (version != 1 && version != 2))
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": bundle format version is not 1 or 2 (written by another cropcube?)");
+  if (int rc = check_content_hash(b->module, js, path)) return rc;
   double halo = -1, down = -1, rf = -1, classes = -1;
   if (!json_number(js, "halo", &halo) || !json_number(js, "downsampling_factor", &down) ||
       !json_number(js, "receptive_field", &rf) || !json_number(js, "channels", &classes))
@@ -104,6 +171,7 @@ int load_bundle(const std::string& path, const c10::Device& device, std::shared_
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": inconsistent bundle metadata (dates, bands, halo, downsampling, classes)");
   b->module.eval();
   b->device = device;
+  b->path = path;
   *out = std::move(b);
   return CROPCUBE_OK;
 }
@@ -137,27 +205,57 @@ void gather_any(const cropcube_input& in, const Tile& t, float* dst) {
   }
 }
 
-// NaN/inf anywhere in a float input -> CROPCUBE_E_VALUE naming the count and the first position (in
-// row-major pixel order). Scans band by band, row by row: sequential for band-planar buffers.
-int check_finite(const cropcube_input& in) {
-  if (in.dtype != CROPCUBE_FLOAT32) return CROPCUBE_OK;
-  const float* src = static_cast<const float*>(in.data);
-  int64_t count = 0, fr = in.height, fc = 0, fd = 0, fb = 0;
+// Digital numbers are never negative, and NaN/inf (float input, nonfinite = error) are refused:
+// CROPCUBE_E_VALUE naming the count and the first position (row-major pixel order). Scans band by
+// band, row by row: sequential for band-planar buffers.
+template <typename T>
+int check_values_of(const cropcube_input& in, bool refuse_nonfinite) {
+  const T* src = static_cast<const T*>(in.data);
+  int64_t counts[2] = {0, 0}, first[2][4] = {{in.height, 0, 0, 0}, {in.height, 0, 0, 0}};  // r, c, date, band
   for (int64_t d = 0; d < in.n_dates; ++d)
     for (int64_t b = 0; b < in.n_bands; ++b)
       for (int64_t r = 0; r < in.height; ++r) {
-        const float* row = src + d * in.stride_date + b * in.stride_band + r * in.stride_row;
+        const T* row = src + d * in.stride_date + b * in.stride_band + r * in.stride_row;
         for (int64_t c = 0; c < in.width; ++c) {
-          if (std::isfinite(row[c * in.stride_col])) continue;
-          ++count;
-          if (r < fr || (r == fr && c < fc)) fr = r, fc = c, fd = d, fb = b;
+          const T v = row[c * in.stride_col];
+          int kind;
+          if constexpr (std::is_floating_point_v<T>) {
+            if (!std::isfinite(v)) {
+              if (!refuse_nonfinite) continue;
+              kind = 0;
+            } else if (v < 0) {
+              kind = 1;
+            } else {
+              continue;
+            }
+          } else {
+            if (!(v < 0)) continue;
+            kind = 1;
+          }
+          ++counts[kind];
+          int64_t* f = first[kind];
+          if (r < f[0] || (r == f[0] && c < f[1])) f[0] = r, f[1] = c, f[2] = d, f[3] = b;
         }
       }
-  if (count == 0) return CROPCUBE_OK;
-  return fail(CROPCUBE_E_VALUE, "input: " + std::to_string(count) + " NaN/inf values, the first at row " +
-                                    std::to_string(fr) + " col " + std::to_string(fc) + " (date " + std::to_string(fd) +
-                                    " band " + std::to_string(fb) +
-                                    "); pass nonfinite = CROPCUBE_NONFINITE_NODATA to treat such pixels as nodata");
+  for (int kind = 0; kind < 2; ++kind) {
+    if (counts[kind] == 0) continue;
+    const int64_t* f = first[kind];
+    return fail(CROPCUBE_E_VALUE,
+                "input: " + std::to_string(counts[kind]) + (kind ? " negative values" : " NaN/inf values") +
+                    ", the first at row " + std::to_string(f[0]) + " col " + std::to_string(f[1]) + " (date " +
+                    std::to_string(f[2]) + " band " + std::to_string(f[3]) + ")" +
+                    (kind ? "; digital numbers must be >= 0"
+                          : "; pass nonfinite = CROPCUBE_NONFINITE_NODATA to treat such pixels as nodata"));
+  }
+  return CROPCUBE_OK;
+}
+
+int check_values(const cropcube_input& in, bool refuse_nonfinite) {
+  switch (in.dtype) {
+    case CROPCUBE_INT16: return check_values_of<int16_t>(in, refuse_nonfinite);
+    case CROPCUBE_FLOAT32: return check_values_of<float>(in, refuse_nonfinite);
+    default: return CROPCUBE_OK;  // uint16 cannot be negative
+  }
 }
 
 // Pixels with any NaN/inf band become all-nodata (so the network sees an ordinary nodata pixel).
@@ -278,7 +376,7 @@ class Runner {
     if (!cuda_ && o_.num_threads == 0) size_threads();
     const Tile& t0 = batch->tiles.front();
     torch::Tensor x = cuda_ ? batch->host.to(b_.device, /*non_blocking=*/true) : batch->host;
-    torch::Tensor logits = module_.forward({x}).toTensor();
+    torch::Tensor logits = checked_logits(module_.forward({x}), x);
     const int64_t oy = t0.cy0 - t0.wy0, ox = t0.cx0 - t0.wx0, ch = t0.cy1 - t0.cy0, cw = t0.cx1 - t0.cx0;
     // The arg-max reads the logits in the precision they come in: converting bfloat16 logits (76 per
     // pixel) to float32 first cost as much as bfloat16 saved in the network. Confidence and
@@ -297,6 +395,24 @@ class Runner {
       if (batch->conf.defined()) batch->conf = batch->conf.to(torch::kCPU, true);
       if (batch->probs.defined()) batch->probs = batch->probs.to(torch::kCPU, true);
     }
+  }
+
+  // The module's real output, held to the metadata and the input before anything is written: a
+  // bundle whose module disagrees with its metadata would otherwise write past the output or write
+  // class indices beyond K.
+  torch::Tensor checked_logits(const c10::IValue& result, const torch::Tensor& x) const {
+    auto bad = [&](const std::string& what) {
+      throw BundleError(b_.path + ": module output " + what + " does not match the bundle metadata (expected float logits (" +
+                        std::to_string(x.size(0)) + ", " + std::to_string(b_.n_classes) + ", " +
+                        std::to_string(x.size(2)) + ", " + std::to_string(x.size(3)) + "))");
+    };
+    if (!result.isTensor()) bad("of type " + result.tagKind());
+    torch::Tensor t = result.toTensor();
+    if (!at::isFloatingType(t.scalar_type())) bad(std::string("of dtype ") + c10::toString(t.scalar_type()));
+    if (t.dim() != 4 || t.size(0) != x.size(0) || t.size(1) != b_.n_classes || t.size(2) != x.size(2) ||
+        t.size(3) != x.size(3))
+      bad("of shape " + shape_tuple(t.sizes()));
+    return t;
   }
 
   // Default CPU threads, re-sized before every batch to the CPUs free at that moment (cpu_load.hpp),
@@ -398,7 +514,8 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
     return rc;
   }
   FileFingerprint fp;
-  if (int rc = fingerprint_file(path, &fp)) return rc;
+  std::string bytes;
+  if (int rc = read_bundle_bytes(path, &bytes, &fp)) return rc;
   c10::Device device(c10::kCPU);
   if (int rc = choose_device(opts.device, &device)) return rc;
 
@@ -410,7 +527,7 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
     if (it != g_cache.end() && it->second.fingerprint == fp) bundle = it->second.bundle;
   }
   if (!bundle) {
-    if (int rc = load_bundle(path, device, &bundle)) return rc;
+    if (int rc = load_bundle(bytes, path, device, &bundle)) return rc;
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     g_cache[key] = CacheEntry{fp, bundle};  // a changed file replaces the entry; old handles keep theirs
   }
@@ -428,8 +545,7 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
                             input->core_cols, &area))
     return rc;
   if (int rc = check_output(output, area.rows, area.cols, b.n_classes)) return rc;
-  if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
-    if (int rc = check_finite(*input)) return rc;
+  if (int rc = check_values(*input, model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)) return rc;
   // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs,
   // and give the caller its own back afterwards.
   ThreadCountScope threads;
@@ -445,6 +561,8 @@ int guarded(F&& f) {
   try {
     clear_error();
     return f();
+  } catch (const BundleError& e) {
+    return fail(CROPCUBE_E_BAD_BUNDLE, e.what());
   } catch (const std::bad_alloc&) {
     return fail(CROPCUBE_E_OUT_OF_MEMORY, "out of memory");
   } catch (const c10::OutOfMemoryError& e) {

@@ -12,7 +12,6 @@ import numpy.typing as npt
 import torch
 
 from cropcube.bundle import Bundle, BundleMetadata, load_bundle
-from cropcube.bundle.io import read_metadata
 from cropcube.errors import InputError
 from cropcube.inference.arrays import AxisOrder, image_view, to_caller_order
 from cropcube.inference.config import resolve_model_path
@@ -91,7 +90,9 @@ class Classifier:
     ) -> None:
         opts = (options or InferenceOptions()).replace(**overrides)
         self.model_path = resolve_model_path(model)
-        self.metadata: BundleMetadata = read_metadata(self.model_path)
+        # The metadata is the one of the module that runs (read from the same bytes by the backend),
+        # never a second read of a file that may have been replaced in between.
+        self.metadata: BundleMetadata
         self.options = opts.replace(backend=_backend(opts.backend))
         self.backend: str = self.options.backend
         # Dates a kernel cannot take run on the python backend when the backend was left to "auto".
@@ -100,7 +101,7 @@ class Classifier:
         self._runner: NativeModel | TorchRunner
         if self.backend == "native":
             native = NativeModel(self.model_path, self.options)
-            self._runner = native
+            self._runner, self.metadata = native, native.metadata
             self.device, self.tile_size, self.batch_size = (
                 native.info.device,
                 native.info.tile_size,
@@ -122,6 +123,7 @@ class Classifier:
             torch.set_num_threads(opts.threads)
         dev = _torch_device(opts.device)
         bundle = _load_cached(self.model_path, dev)
+        self.metadata = bundle.metadata
         return TorchRunner(bundle, dev, opts.tile_size, opts.batch_size, opts.nonfinite, opts.threads)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import threading
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import CropcubeError, InputError
 from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
@@ -263,6 +263,7 @@ class NativeModel:
 
     Attributes:
         info: the effective tile size, batch, device, threads, precision the kernel reports.
+        metadata: the bundle metadata of the module this handle runs (the kernel's copy).
     """
 
     def __init__(
@@ -292,7 +293,8 @@ class NativeModel:
             precision=_names(PRECISIONS)[got.precision],
             nonfinite=_names(NONFINITE)[got.nonfinite],
         )
-        self.metadata_json = json.loads(self._lib.cropcube_metadata_json(handle).decode())
+        # Parsed from the kernel's own copy: the metadata of the module this handle runs.
+        self.metadata = BundleMetadata.from_json(self._lib.cropcube_metadata_json(handle), where=str(path))
 
     def close(self) -> None:
         """Release the handle (the cached bundle stays loaded for other handles)."""

@@ -19,25 +19,33 @@ from cropcube.tiling import Tile, effective_tile_size, plan_tiles
 _SCAN_ROWS = 256  # rows per chunk when scanning for NaN/inf (bounded scratch memory)
 
 
-def check_finite(view: npt.NDArray[Any]) -> None:
-    """Raise when a float (K, H, W) view holds NaN/inf, naming the count and the first position."""
-    if view.dtype.kind != "f":
-        return
-    count, first = 0, None
-    for r0 in range(0, view.shape[1], _SCAN_ROWS):
-        bad = ~np.isfinite(view[:, r0 : r0 + _SCAN_ROWS])
-        n = int(bad.sum())
-        if n and first is None:
-            row, col, ch = np.argwhere(bad.transpose(1, 2, 0))[0]  # first in row-major pixel order
-            first = (int(row) + r0, int(col), int(ch))
-        count += n
-    if first is not None:
-        row, col, ch = first
-        raise InputError(
-            "cube",
-            f"{count} NaN/inf values, the first at row {row} col {col} (channel {ch}); "
-            "use nonfinite='nodata' to treat such pixels as nodata",
-        )
+def check_values(view: npt.NDArray[Any], refuse_nonfinite: bool) -> None:
+    """Refuse negative digital numbers, and NaN/inf when ``refuse_nonfinite``, in a (K, H, W) view.
+
+    The error names the count and the first position (the kernel's rule and wording).
+    """
+    if view.dtype.kind not in "fi":
+        return  # unsigned: nothing to refuse
+    rules = [("NaN/inf", lambda v: ~np.isfinite(v))] if refuse_nonfinite and view.dtype.kind == "f" else []
+    rules.append(("negative", lambda v: v < 0))  # NaN < 0 is False: non-finite values are the other rule's
+    for name, is_bad in rules:
+        count, first = 0, None
+        for r0 in range(0, view.shape[1], _SCAN_ROWS):
+            bad = is_bad(view[:, r0 : r0 + _SCAN_ROWS])
+            n = int(bad.sum())
+            if n and first is None:
+                row, col, ch = np.argwhere(bad.transpose(1, 2, 0))[0]  # first in row-major pixel order
+                first = (int(row) + r0, int(col), int(ch))
+            count += n
+        if first is not None:
+            row, col, ch = first
+            hint = (
+                "digital numbers must be >= 0"
+                if name == "negative"
+                else "use nonfinite='nodata' to treat such pixels as nodata"
+            )
+            where = f"the first at row {row} col {col} (channel {ch})"
+            raise InputError("cube", f"{count} {name} values, {where}; {hint}")
 
 
 def _batches(tiles: Iterable[Tile], batch_size: int) -> Iterator[list[Tile]]:
@@ -94,6 +102,7 @@ class TorchRunner:
         if nonfinite not in ("error", "nodata"):
             raise InputError("nonfinite", f"{nonfinite!r} is not 'error' or 'nodata'")
         facts = bundle if isinstance(bundle, ModuleFacts) else ModuleFacts.of(bundle)
+        self.bundle_name = "module" if isinstance(bundle, ModuleFacts) else str(bundle.path)
         self.module = facts.module
         self.device = device
         self.tile_size = effective_tile_size(tile_size, facts.downsampling_factor)
@@ -117,8 +126,7 @@ class TorchRunner:
 
         ``doy``: day of year of each date (None: the module's default calendar).
         """
-        if self.nonfinite == "error":
-            check_finite(view)
+        check_values(view, refuse_nonfinite=self.nonfinite == "error")
         _, height, width = view.shape
         # Checked before any work, naming the core, like the kernel's core window.
         try:
@@ -146,6 +154,18 @@ class TorchRunner:
                 torch.set_num_threads(caller)
         return out
 
+    def _checked_logits(self, result: Any, x: torch.Tensor) -> torch.Tensor:
+        """The module's real output, held to the metadata and the input before anything is written."""
+        want = (x.shape[0], self.num_classes, x.shape[2], x.shape[3])
+        if isinstance(result, torch.Tensor):
+            if result.is_floating_point() and tuple(result.shape) == want:
+                return result
+            got = f"{result.dtype} {tuple(result.shape)}"
+        else:
+            got = type(result).__name__
+        problem = f"module output {got} does not match the bundle metadata (float logits {want})"
+        raise InputError(self.bundle_name, problem)
+
     def _run_batch(
         self,
         view: npt.NDArray[Any],
@@ -163,7 +183,8 @@ class TorchRunner:
         rs, cs = batch[0].core_in_window
         x = torch.from_numpy(blocks).to(self.device, non_blocking=True)
         # Without dates the module's own default calendar applies (format-1 modules take no doy).
-        logits = (self.module(x) if doy is None else self.module(x, doy))[:, :, rs, cs].float()
+        result = self.module(x) if doy is None else self.module(x, doy)
+        logits = self._checked_logits(result, x)[:, :, rs, cs].float()
         top, index = logits.max(dim=1)
         want_soft = out.confidence is not None or out.probabilities is not None
         lse = logits.logsumexp(dim=1) if want_soft else None
