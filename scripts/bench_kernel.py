@@ -11,13 +11,19 @@ Paths:
              the 10980 x 10980 time is extrapolated from it (blocks are 2048 x 2048 whatever the height,
              so peak RSS is that of the full scene) unless --full-scene streams the real size.
 
+  window     one client write-back tile: a 512 core read with the bundle's halo (a 608 x 608 window for
+             halo 48), classified as a core window (one pass) and, side by side, the whole window
+             re-tiled by the kernel and cropped (the way before the core window: several passes).
+
 Also: warm-call overhead of a 250 x 250 cutout (kernel call / bare module forward in the same
 process), achieved FLOP/s of the kernel vs a single 3x3 conv layer's FLOP/s measured in the same run,
 and time per pixel across sizes (linearity).
 
 Every measurement runs in its own subprocess, so peak RSS (VmHWM) is per measurement.
 
-  .venv/bin/python scripts/bench_kernel.py [--sizes 250,1000] [--model BUNDLE] [--threads N]
+  .venv/bin/python scripts/bench_kernel.py [--sizes 250,1000] [--model BUNDLE] [--threads N] [--busy]
+
+--busy keeps one other process spinning on a core for the whole run (the idle-vs-busy comparison).
 """
 
 from __future__ import annotations
@@ -135,6 +141,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
                 conv(x)
             dt = (time.perf_counter() - t) / args.repeats
         out["flops_per_s"] = 2 * 64 * 64 * 9 * 512 * 512 / dt
+    elif mode == "window":
+        out.update(_window_worker(args))
     elif mode == "stream":
         from cropcube.inference import classify_file
 
@@ -152,6 +160,42 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         out["pixels"] = s.width * s.height
     out["peak_rss_mib"] = _peak_rss_mib()
     return out
+
+
+def _window_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """One write-back tile: core window (one pass) vs the whole window re-tiled, same handle."""
+    from cropcube.inference import Classifier
+    from cropcube.inference.native import plan_tiles
+
+    clf = Classifier(args.model, backend="native", threads=args.threads)
+    meta, tile = clf.metadata, clf.tile_size
+    halo, size = meta.halo, clf.tile_size + 2 * meta.halo
+    cube, core = _cube(size, size), (halo, halo, tile, tile)
+    cut = (slice(halo, halo + tile), slice(halo, halo + tile))
+    passes = len(plan_tiles(size, size, tile, halo, meta.downsampling_factor)[1])
+    clf.run(cube, core=core)
+    clf.classify_array(cube)  # warm
+    one, retiled = [], []
+    for _ in range(args.repeats):  # interleaved: both see the same machine load
+        t = time.perf_counter()
+        a = clf.run(cube, core=core).classes
+        one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        b = clf.classify_array(cube)[cut]
+        retiled.append(time.perf_counter() - t)
+    return {
+        "window": size,
+        "tile": tile,
+        "passes_retiled": passes,
+        "core_s": float(np.median(one)),
+        "retiled_s": float(np.median(retiled)),
+        "equal": bool((a == b).all()),
+    }
+
+
+def _busy() -> subprocess.Popen[bytes]:
+    """Another process spinning on one core (stopped by the caller)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 # ---------------------------------------------------------------- driver
@@ -264,6 +308,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("--busy", action="store_true", help="keep another process busy on a core meanwhile")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--reference", default="", help=argparse.SUPPRESS)
@@ -274,6 +319,16 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
 
+    busy = _busy() if args.busy else None
+    try:
+        _bench(args)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+
+
+def _bench(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     ref_sizes = [int(s) for s in (args.reference_sizes or args.sizes).split(",")]
     with tempfile.TemporaryDirectory(prefix="cropcube-bench-") as tmp:
@@ -297,7 +352,7 @@ def main() -> None:
         cube_file.unlink()
         overhead = _run(args, "overhead")
         peak = _run(args, "conv_peak")
-        results.update(overhead=overhead, conv_peak=peak)
+        results.update(overhead=overhead, conv_peak=peak, window=_run(args, "window"))
         _report(results, meta.flops_per_pixel, ref_meta.flops_per_pixel, sizes, args)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
@@ -318,7 +373,7 @@ def _report(
 
     print(
         f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"threads {args.threads or 'default'}, "
+        f"threads {args.threads or 'default'}{', one other process busy on a core' if args.busy else ''}, "
         f"load average {os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     print(
@@ -360,6 +415,14 @@ def _report(
             f"warm 250x250 call: kernel {o['kernel_call_s'] * 1e3:.1f} ms vs bare forward "
             f"{o['bare_forward_s'] * 1e3:.1f} ms = {o['kernel_call_s'] / o['bare_forward_s']:.2f}x "
             "(target <= 1.3x)"
+        )
+    w = results["window"]
+    if "error" not in w:
+        print(
+            f"write-back tile {w['tile']} + halo = {w['window']}x{w['window']} window: core window "
+            f"(1 pass) {w['core_s'] * 1e3:.0f} ms vs window re-tiled ({w['passes_retiled']} passes) "
+            f"{w['retiled_s'] * 1e3:.0f} ms = {w['retiled_s'] / w['core_s']:.2f}x; "
+            f"same classes: {w['equal']}"
         )
     kernel_runs = [r for r in results["runs"] if r["mode"] == "kernel" and "error" not in r]
     if kernel_runs and "error" not in c and fpp:

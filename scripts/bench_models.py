@@ -45,8 +45,9 @@ import torch
 from cropcube.bundle import load_bundle
 from cropcube.classes import load_class_table
 from cropcube.datasets import SceneData
-from cropcube.evaluation import classes_from_probabilities, predict_probabilities, segmentation_metrics
+from cropcube.evaluation import classes_from_probabilities, segmentation_metrics
 from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
+from cropcube.inference import Classifier
 from cropcube.models import DEFAULT_MODEL
 from cropcube.synthetic import SceneConfig, generate_scene
 from cropcube.trainers import load_config, train
@@ -61,9 +62,8 @@ def _scene(cfg: SceneConfig, name: str) -> SceneData:
 
 
 def _score_scene(bundle_path: Path, scene: SceneData) -> dict[str, float]:
-    b = load_bundle(bundle_path)
-    m = b.metadata
-    probs = predict_probabilities(b.module, scene.cube, 28, m.halo, m.downsampling_factor, 512)
+    # Scored through the shipped path (the C++ kernel when built), as `cropcube classify` runs it.
+    probs = Classifier(bundle_path, tile_size=512).predict_proba(scene.cube)
     pred = classes_from_probabilities(probs)
     px = segmentation_metrics(scene.labels, pred, 76)
     assert scene.parcel_ids is not None

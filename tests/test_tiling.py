@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -77,3 +81,60 @@ def test_tile_size_is_rounded_up_to_the_downsampling_factor():
 def test_bad_plans_are_refused(args, kwargs, match):
     with pytest.raises(InputError, match=match):
         list(plan_tiles(*args, **kwargs))
+
+
+# -- one case table for both languages ---------------------------------------------------------------
+
+CASES = json.loads((Path(__file__).parent / "tiling_cases.json").read_text(encoding="utf-8"))["cases"]
+
+
+def _python_plan(case: dict[str, Any]) -> tuple[int, list[list[int]]]:
+    effective = effective_tile_size(case["tile_size"], case["factor"])
+    core = tuple(case["core"]) if case["core"] is not None else None
+    tiles = plan_tiles(*case["extent"], effective, case["halo"], factor=case["factor"], area=core)
+    return effective, [[*t.core_rows, *t.core_cols, *t.window_rows, *t.window_cols] for t in tiles]
+
+
+def _kernel_plan(case: dict[str, Any]) -> tuple[int, list[list[int]]]:
+    from cropcube.inference.native import kernel_library_path
+    from cropcube.inference.native import plan_tiles as kernel_plan_tiles
+
+    if not kernel_library_path().is_file():
+        pytest.skip(f"C++ kernel not built at {kernel_library_path()}: run `cropcube kernel build`")
+    core = tuple(case["core"]) if case["core"] is not None else None
+    effective, tiles = kernel_plan_tiles(
+        *case["extent"], case["tile_size"], case["halo"], case["factor"], core
+    )
+    return effective, [[*t.core_rows, *t.core_cols, *t.window_rows, *t.window_cols] for t in tiles]
+
+
+@pytest.mark.parametrize("plan", ["python", "kernel"])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_tile_plan_cases(case: dict[str, Any], plan: str) -> None:
+    run = _python_plan if plan == "python" else _kernel_plan
+    if "error" in case:
+        with pytest.raises(InputError, match=case["error"]):
+            run(case)
+        return
+    effective, tiles = run(case)
+    assert effective == case["effective_tile_size"]
+    assert tiles == case["tiles"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    height=st.integers(1, 700),
+    width=st.integers(1, 700),
+    tile_size=st.integers(0, 300),
+    factor=st.sampled_from([1, 2, 4, 8, 16, 32]),
+    halo_units=st.integers(0, 4),
+    area_fraction=st.tuples(*[st.floats(0, 1)] * 4),
+)
+def test_kernel_plan_equals_python_plan_anywhere(height, width, tile_size, factor, halo_units, area_fraction):
+    """Beyond the table: the two plans agree on any extent, tile size, factor, halo and core window."""
+    fr, fc, fh, fw = area_fraction
+    row, col = int(fr * (height - 1)), int(fc * (width - 1))
+    core = [row, col, max(1, int(fh * (height - row))), max(1, int(fw * (width - col)))]
+    case = {"extent": [height, width], "tile_size": tile_size, "factor": factor,
+            "halo": halo_units * factor, "core": core}  # fmt: skip
+    assert _kernel_plan(case) == _python_plan(case)

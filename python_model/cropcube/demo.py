@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cropcube.evaluation.map_scores import MapScores, score_map
 from cropcube.inference.files import ClassifySummary, classify_file, sibling_paths
+from cropcube.inference.options import InferenceOptions
 from cropcube.io import atomic_output, require_file, require_output_dir, require_output_file
 
 DEMO_SEED = 2018
@@ -97,7 +97,7 @@ def run_demo(
     model: str | Path | None = None,
     voting: bool = True,
     echo: Callable[[str], None] = lambda _: None,
-    **options: Any,
+    options: InferenceOptions | None = None,
 ) -> DemoReport:
     """Build (or reuse) the demo scene, classify it, publish the map and score it against the truth.
 
@@ -111,7 +111,7 @@ def run_demo(
         model: bundle (default: the configured one, else the shipped demo bundle).
         voting: vote one class per parcel.
         echo: receives progress lines ("building a ... scene").
-        **options: inference options passed on unchanged (``backend``, ``device``, ...).
+        options: the inference options, passed on unchanged (default: the configuration's).
 
     Raises:
         InputError: a bad output folder or model, a scene too small.
@@ -135,7 +135,7 @@ def run_demo(
         parcels=scene["parcels"] if voting else None,
         confidence=True,
         quicklook=True,
-        **options,
+        options=options if options is not None else InferenceOptions.build(),
     )
     scores = score_map(crops, scene["labels"], scene["parcel_ids"], meta.classes.num_classes)
     report = DemoReport(scene, reused, summary, scores, out / "summary.json")

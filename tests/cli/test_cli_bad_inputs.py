@@ -392,6 +392,23 @@ CASES: list[Case] = [
     C("classify-backend", CLASSIFY + " --backend gpu", "'--backend'", "'gpu'"),
     C("classify-device", CLASSIFY + " --device tpu", "'--device'", "'tpu'"),
     C("classify-nonfinite", CLASSIFY + " --nonfinite zero", "'--nonfinite'", "'zero'"),
+    # The one options object: a requested backend that is not there is an error, never a fallback;
+    # a bad configured value is refused by its variable before any work.
+    C(
+        "classify-backend-native-not-built",
+        CLASSIFY + " --backend native",
+        "gone.so",
+        "kernel library not found",
+        env={"CROPCUBE_KERNEL_LIB": "/nonexistent/gone.so"},
+    ),
+    C("classify-config-precision", CLASSIFY, "CROPCUBE_PRECISION", env={"CROPCUBE_PRECISION": "int8"}),
+    C(
+        "classify-config-reduced-precision-python",
+        CLASSIFY + " --backend python",
+        "precision",
+        "native backend",
+        env={"CROPCUBE_PRECISION": "bfloat16"},
+    ),
     C("classify-unknown-option", CLASSIFY + " --voting", "--voting"),
     C("classify-extra-argument", CLASSIFY + " {cube}", "unexpected extra argument"),
     # -- cropcube demo ----------------------------------------------------------------------------

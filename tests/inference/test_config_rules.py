@@ -86,13 +86,3 @@ def test_the_table_covers_every_key_and_variable() -> None:
         assert f'"{key}"' in text or f"{key} =" in text or f"{key}=" in text
     for name in ENV.values():
         assert name in text
-
-
-def test_classifier_options_carry_only_what_is_set(tmp_path: Path) -> None:
-    from cropcube.inference.config import classifier_options
-
-    conf = tmp_path / "c.conf"
-    conf.write_text("threads = 2\nprecision = bfloat16\n")
-    settings = read_settings({"CROPCUBE_CONFIG": str(conf), "CROPCUBE_TILE_SIZE": "128"})
-    assert classifier_options(settings) == {"threads": 2, "precision": "bfloat16", "tile_size": 128}
-    assert classifier_options(read_settings({"HOME": str(tmp_path)})) == {}

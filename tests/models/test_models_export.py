@@ -89,12 +89,12 @@ def test_bad_inputs_give_clear_errors(tmp_path, tae_bundle, flanders_paths):
     b = load_bundle(path)
     halo, d = b.metadata.halo, b.metadata.downsampling_factor
     with pytest.raises(InputError, match="needs \\(28, H, W\\)"):
-        predict_probabilities(b.module, cube[:24], 28, halo, d)
+        predict_probabilities(b.module, cube[:24], 28, halo, d, 76)
     bad = cube.astype(np.float32)
     bad[3, 5, 5] = np.nan
     bad[7, 1, 2] = np.inf
     with pytest.raises(InputError, match="2 NaN/inf"):
-        predict_probabilities(b.module, bad, 28, halo, d)
+        predict_probabilities(b.module, bad, 28, halo, d, 76)
     with pytest.raises((RuntimeError, torch.jit.Error), match="wrong number of input bands"):
         b.module(torch.zeros(1, 27, 8, 8))
     # A corrupt and a foreign .pt file, and a bundle where a checkpoint is expected.
@@ -118,7 +118,7 @@ def test_all_nodata_tile_gives_class_zero_without_nan(tae_bundle, flanders_paths
     cube[:, :32, :] = 0  # the upper half has no data at all
     cube[8:12, 32:, :] = 0  # one date missing in the lower half
     probs = predict_probabilities(
-        b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor, tile=32
+        b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor, 76, tile=32
     )
     assert np.isfinite(probs).all()
     classes = classes_from_probabilities(probs)
@@ -129,7 +129,7 @@ def test_all_nodata_tile_gives_class_zero_without_nan(tae_bundle, flanders_paths
 def test_tiling_does_not_change_the_result(tae_bundle, flanders_paths):
     cube, _ = _real_cube(flanders_paths)
     b = load_bundle(tae_bundle)
-    args = (b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor)
+    args = (b.module, cube, 28, b.metadata.halo, b.metadata.downsampling_factor, 76)
     whole = predict_probabilities(*args, tile=64)
     tiled = predict_probabilities(*args, tile=32)
     np.testing.assert_allclose(tiled, whole, atol=1e-4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +12,8 @@ import numpy.typing as npt
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.classes import load_class_table
 from cropcube.cube_spec import CubeSpec
+from cropcube.inference.map_rule import clear_non_cropland
+from cropcube.inference.result import ClassMaps
 from cropcube.readers.grid import Grid
 
 GRID = Grid.from_origin("EPSG:32631", 677400.0, 5851960.0, 10.0, 46, 38)  # deliberately not a tile multiple
@@ -23,7 +26,12 @@ def make_cube(seed: int = 0) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uin
     parcels = (np.arange(h)[:, None] // 9) * 7 + (np.arange(w)[None, :] // 11)
     labels = (1 + parcels % 76).astype(np.uint8)
     base = 800 + 90 * (parcels % 13)
-    cube = np.stack([base + 150 * (k % 4) + 40 * (k // 4) for k in range(28)]).astype(np.float64)
+    # B08 (band 3): green crops (NDVI about 0.5) on four parcels in five; the fifth is bare, which
+    # the published maps' rule sets to class 0 (cropcube.inference.map_rule).
+    nir = np.where(parcels % 5 == 0, 0, 1500 + 200 * (parcels % 3))
+    cube = np.stack(
+        [base + 150 * (k % 4) + 40 * (k // 4) + (nir if k % 4 == 3 else 0) for k in range(28)]
+    ).astype(np.float64)
     cube += rng.normal(0, 25, cube.shape)
     cube = np.clip(cube, 1, 20000).astype(np.uint16)
     cube[:, :3, :4] = 0  # nodata pixels
@@ -57,11 +65,15 @@ class ToyClassifier:
         self.calls = 0
         self.die_after = die_after
 
-    def classify_array(self, cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    def run(
+        self, cube: npt.NDArray[np.uint16], *, core: tuple[int, int, int, int] | None = None
+    ) -> ClassMaps:
         if self.die_after is not None and self.calls >= self.die_after:
             raise KeyboardInterrupt("simulated kill")
         self.calls += 1
-        return box_classes(cube)
+        row, col, rows, cols = core if core is not None else (0, 0, *cube.shape[1:])
+        classes = model_classes(cube)[row : row + rows, col : col + cols]
+        return ClassMaps(classes=np.ascontiguousarray(classes))
 
 
 def toy_metadata() -> BundleMetadata:
@@ -78,8 +90,18 @@ def toy_metadata() -> BundleMetadata:
     )
 
 
-def reference_classes(cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
-    """One pass over the whole image, nodata pixels set to 0 (what every tiling must reproduce)."""
+def model_classes(cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    """What the toy model gives for one window, nodata pixels set to 0 (as the kernel does)."""
     out = box_classes(cube)
     out[(cube == 0).all(axis=0)] = 0
     return out
+
+
+def published(cube: npt.NDArray[Any], classes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A map as published: the classes after the one map rule (non-cropland = 0)."""
+    return clear_non_cropland(ClassMaps(classes=classes), cube, CubeSpec()).classes
+
+
+def reference_classes(cube: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    """One pass over the whole image, then the map rule (what every tiling must reproduce)."""
+    return published(cube, model_classes(cube))

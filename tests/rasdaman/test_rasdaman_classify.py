@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_petascope import FakePetascope
-from rasdaman_scene import GRID, Scene, ToyClassifier, box_classes, reference_classes, toy_metadata
+from rasdaman_scene import (
+    GRID,
+    Scene,
+    ToyClassifier,
+    box_classes,
+    model_classes,
+    reference_classes,
+    toy_metadata,
+)
 
 from cropcube.errors import InputError
 from cropcube.rasdaman import metadata
@@ -101,7 +109,8 @@ def test_udf_mode_sends_exact_wcps_and_crops_halo(
         'N(5851625:5851955)]), "image/tiff")'
     )
     assert len(queries) == 4
-    np.testing.assert_array_equal(fake.array("crops_udf")[0, 0], reference_classes(ingested.cube))
+    # The server's function's classes, halo cropped (the cube is not read here, so no map rule).
+    np.testing.assert_array_equal(fake.array("crops_udf")[0, 0], model_classes(ingested.cube))
 
 
 def test_3d_coverage_in_client_mode_matches_2d(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_petascope import FakePetascope
-from rasdaman_scene import Scene
+from rasdaman_scene import Scene, published
 from typer.testing import CliRunner
 
 from cropcube.cli.main import app
@@ -70,9 +70,11 @@ def test_ingest_classify_query_with_real_classifier(
         fake,
     )
     assert "tiles: 9 written, 0 resumed, 9 total" in out
-    whole = Classifier(model=bundle).classify_array(scene.cube)  # one pass over the whole image
+    # One pass over the whole image, and the map rule `cropcube classify` applies too.
+    whole = published(scene.cube, Classifier(model=bundle).classify_array(scene.cube))
     written = fake.array("crops")[0, 0]
     np.testing.assert_array_equal(written, whole)  # 16-px tiles with a 12-px halo are seamless
+    assert 0 < (written == 0).mean() < 0.5  # nodata and bare parcels are 0, crops are not
     assert len(np.unique(written)) > 3
     info = metadata.decode(fake.coverages["crops"].metadata)
     assert info is not None and info["model"]["name"] == "fixture_unet"

@@ -10,6 +10,7 @@ import pytest
 from rasdaman_scene import ToyClassifier, make_cube, reference_classes, toy_metadata
 
 from cropcube.errors import InputError
+from cropcube.inference.result import ClassMaps
 from cropcube.rasdaman.writeback.job import classify_coverage
 from cropcube.rasdaman.writeback.stores import Source
 
@@ -58,9 +59,9 @@ class TypeRecorder(ToyClassifier):
         super().__init__()
         self.dtypes: set[str] = set()
 
-    def classify_array(self, cube: np.ndarray) -> np.ndarray:
+    def run(self, cube: np.ndarray, *, core: tuple[int, int, int, int] | None = None) -> ClassMaps:
         self.dtypes.add(cube.dtype.name)
-        return super().classify_array(cube.astype(np.uint16))
+        return super().run(cube.astype(np.uint16), core=core)
 
 
 @pytest.mark.parametrize("dtype", ["uint16", "int16", "float32"])

@@ -14,12 +14,17 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_load.hpp"
+#include "sha256.hpp"
 #include "cropcube/kernel.h"
 #include "support.hpp"
+#include "tiling.hpp"
 
 #ifndef CROPCUBE_VERSION
 #define CROPCUBE_VERSION "0.1.0"
@@ -29,7 +34,6 @@ namespace cropcube {
 namespace {
 
 constexpr const char* kMetadataFile = "cropcube/metadata.json";
-constexpr int64_t kDefaultTileCpu = 512;  // keep equal to cropcube.inference.tiling.DEFAULT_TILE_SIZE
 constexpr int64_t kDefaultBatchCpu = 1;
 constexpr int64_t kDefaultBatchCuda = 4;
 
@@ -38,6 +42,7 @@ struct LoadedBundle {
   torch::jit::Module module;
   std::string metadata_json;
   std::string content_hash;
+  std::string path;  // where it was read from, for error messages
   int64_t n_dates = 0, n_bands = 0, n_classes = 0, halo = 0, downsampling = 1, receptive_field = 0;
   float nodata = 0.f;
   bool bfloat16_parity = false;  // the metadata records bfloat16 parity on the benchmark scenes
@@ -63,11 +68,69 @@ struct cropcube_model {
 namespace cropcube {
 namespace {
 
-int load_bundle(const std::string& path, const c10::Device& device, std::shared_ptr<LoadedBundle>* out) {
+// A module that breaks the output contract its metadata declares.
+struct BundleError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Python's str() of a tensor dtype, as bundle/io.py content_hash spells it.
+std::string torch_dtype_name(c10::ScalarType t) {
+  switch (t) {
+    case c10::kFloat: return "torch.float32";
+    case c10::kDouble: return "torch.float64";
+    case c10::kHalf: return "torch.float16";
+    case c10::kBFloat16: return "torch.bfloat16";
+    case c10::kLong: return "torch.int64";
+    case c10::kInt: return "torch.int32";
+    case c10::kShort: return "torch.int16";
+    case c10::kChar: return "torch.int8";
+    case c10::kByte: return "torch.uint8";
+    case c10::kBool: return "torch.bool";
+    default: return std::string("torch.") + c10::toString(t);
+  }
+}
+
+// Python's repr() of a shape tuple: (), (5,), (3, 4).
+std::string shape_tuple(c10::IntArrayRef sizes) {
+  std::string s = "(";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + (sizes.size() == 1 ? ",)" : ")");
+}
+
+// The content hash of bundle/io.py: sha256 over every parameter and buffer (sorted by name:
+// "name|dtype|shape|" + raw bytes) and the canonical metadata JSON without its content_hash entry.
+// Checked here as on the Python path, so that no backend runs weights the metadata does not vouch for.
+int check_content_hash(const torch::jit::Module& module, const std::string& js, const std::string& path) {
+  const std::string key = "\"content_hash\":\"";
+  const size_t at = js.find(key);
+  const size_t end = at == std::string::npos ? at : js.find('"', at + key.size());
+  if (end == std::string::npos || end + 1 >= js.size() || js[end + 1] != ',')
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": bundle metadata has no content hash");
+  const std::string stored = js.substr(at + key.size(), end - at - key.size());
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) state[p.name] = p.value;
+  for (const auto& p : module.named_buffers(/*recurse=*/true)) state[p.name] = p.value;
+  Sha256 h;
+  for (const auto& [name, value] : state) {
+    torch::Tensor t = value.detach().to(torch::kCPU).contiguous();
+    h.update(name + "|" + torch_dtype_name(t.scalar_type()) + "|" + shape_tuple(t.sizes()) + "|");
+    if (t.numel()) h.update(t.data_ptr(), size_t(t.numel()) * t.element_size());
+  }
+  h.update(js.substr(0, at) + js.substr(end + 2));  // the JSON as written before the hash was added
+  if ("sha256:" + h.hex() != stored)
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": content hash mismatch: the bundle was modified or damaged");
+  return CROPCUBE_OK;
+}
+
+// Load a bundle from the bytes read once from `path` (read_bundle_bytes): structure, format, content
+// hash and metadata are checked on exactly the bytes the module comes from.
+int load_bundle(const std::string& bytes, const std::string& path, const c10::Device& device,
+                std::shared_ptr<LoadedBundle>* out) {
   auto b = std::make_shared<LoadedBundle>();
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   try {
-    b->module = torch::jit::load(path, device, extra);
+    std::istringstream stream(bytes);
+    b->module = torch::jit::load(stream, device, extra);
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
@@ -78,6 +141,10 @@ int load_bundle(const std::string& path, const c10::Device& device, std::shared_
   std::string format;
   if (js.empty() || !json_string(js, "format", &format) || format != "cropcube-bundle")
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a cropcube bundle (no embedded cropcube metadata)");
+  double version = 0;
+  if (!json_number(js, "format_version", &version) || (version != 1 && version != 2))
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": bundle format version is not 1 or 2 (written by another cropcube?)");
+  if (int rc = check_content_hash(b->module, js, path)) return rc;
   double halo = -1, down = -1, rf = -1, classes = -1;
   if (!json_number(js, "halo", &halo) || !json_number(js, "downsampling_factor", &down) ||
       !json_number(js, "receptive_field", &rf) || !json_number(js, "channels", &classes))
@@ -104,34 +171,9 @@ int load_bundle(const std::string& path, const c10::Device& device, std::shared_
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": inconsistent bundle metadata (dates, bands, halo, downsampling, classes)");
   b->module.eval();
   b->device = device;
+  b->path = path;
   *out = std::move(b);
   return CROPCUBE_OK;
-}
-
-// One tile: its core (written to the output) and its input window (core grown by the halo, clipped).
-struct Tile {
-  int64_t cy0, cy1, cx0, cx1;  // core rows/cols [c0, c1)
-  int64_t wy0, wy1, wx0, wx1;  // window rows/cols [w0, w1)
-  bool same_batch_shape(const Tile& o) const {
-    return wy1 - wy0 == o.wy1 - o.wy0 && wx1 - wx0 == o.wx1 - o.wx0 && cy0 - wy0 == o.cy0 - o.wy0 &&
-           cx0 - wx0 == o.cx0 - o.wx0 && cy1 - cy0 == o.cy1 - o.cy0 && cx1 - cx0 == o.cx1 - o.cx0;
-  }
-};
-
-// The tiling plan shared with cropcube.inference.tiling.plan_tiles: cores of size S (a multiple of the
-// downsampling factor) from (0, 0); windows = cores grown by the halo, clipped to the image.
-std::vector<Tile> plan_tiles(int64_t height, int64_t width, int64_t tile, int64_t halo) {
-  std::vector<Tile> tiles;
-  for (int64_t y = 0; y < height; y += tile)
-    for (int64_t x = 0; x < width; x += tile) {
-      Tile t{y, std::min(y + tile, height), x, std::min(x + tile, width), 0, 0, 0, 0};
-      t.wy0 = std::max<int64_t>(t.cy0 - halo, 0);
-      t.wy1 = std::min(t.cy1 + halo, height);
-      t.wx0 = std::max<int64_t>(t.cx0 - halo, 0);
-      t.wx1 = std::min(t.cx1 + halo, width);
-      tiles.push_back(t);
-    }
-  return tiles;
 }
 
 // Copy one tile window from the strided input into a float (K, h, w) block.
@@ -163,27 +205,57 @@ void gather_any(const cropcube_input& in, const Tile& t, float* dst) {
   }
 }
 
-// NaN/inf anywhere in a float input -> CROPCUBE_E_VALUE naming the count and the first position (in
-// row-major pixel order). Scans band by band, row by row: sequential for band-planar buffers.
-int check_finite(const cropcube_input& in) {
-  if (in.dtype != CROPCUBE_FLOAT32) return CROPCUBE_OK;
-  const float* src = static_cast<const float*>(in.data);
-  int64_t count = 0, fr = in.height, fc = 0, fd = 0, fb = 0;
+// Digital numbers are never negative, and NaN/inf (float input, nonfinite = error) are refused:
+// CROPCUBE_E_VALUE naming the count and the first position (row-major pixel order). Scans band by
+// band, row by row: sequential for band-planar buffers.
+template <typename T>
+int check_values_of(const cropcube_input& in, bool refuse_nonfinite) {
+  const T* src = static_cast<const T*>(in.data);
+  int64_t counts[2] = {0, 0}, first[2][4] = {{in.height, 0, 0, 0}, {in.height, 0, 0, 0}};  // r, c, date, band
   for (int64_t d = 0; d < in.n_dates; ++d)
     for (int64_t b = 0; b < in.n_bands; ++b)
       for (int64_t r = 0; r < in.height; ++r) {
-        const float* row = src + d * in.stride_date + b * in.stride_band + r * in.stride_row;
+        const T* row = src + d * in.stride_date + b * in.stride_band + r * in.stride_row;
         for (int64_t c = 0; c < in.width; ++c) {
-          if (std::isfinite(row[c * in.stride_col])) continue;
-          ++count;
-          if (r < fr || (r == fr && c < fc)) fr = r, fc = c, fd = d, fb = b;
+          const T v = row[c * in.stride_col];
+          int kind;
+          if constexpr (std::is_floating_point_v<T>) {
+            if (!std::isfinite(v)) {
+              if (!refuse_nonfinite) continue;
+              kind = 0;
+            } else if (v < 0) {
+              kind = 1;
+            } else {
+              continue;
+            }
+          } else {
+            if (!(v < 0)) continue;
+            kind = 1;
+          }
+          ++counts[kind];
+          int64_t* f = first[kind];
+          if (r < f[0] || (r == f[0] && c < f[1])) f[0] = r, f[1] = c, f[2] = d, f[3] = b;
         }
       }
-  if (count == 0) return CROPCUBE_OK;
-  return fail(CROPCUBE_E_VALUE, "input: " + std::to_string(count) + " NaN/inf values, the first at row " +
-                                    std::to_string(fr) + " col " + std::to_string(fc) + " (date " + std::to_string(fd) +
-                                    " band " + std::to_string(fb) +
-                                    "); pass nonfinite = CROPCUBE_NONFINITE_NODATA to treat such pixels as nodata");
+  for (int kind = 0; kind < 2; ++kind) {
+    if (counts[kind] == 0) continue;
+    const int64_t* f = first[kind];
+    return fail(CROPCUBE_E_VALUE,
+                "input: " + std::to_string(counts[kind]) + (kind ? " negative values" : " NaN/inf values") +
+                    ", the first at row " + std::to_string(f[0]) + " col " + std::to_string(f[1]) + " (date " +
+                    std::to_string(f[2]) + " band " + std::to_string(f[3]) + ")" +
+                    (kind ? "; digital numbers must be >= 0"
+                          : "; pass nonfinite = CROPCUBE_NONFINITE_NODATA to treat such pixels as nodata"));
+  }
+  return CROPCUBE_OK;
+}
+
+int check_values(const cropcube_input& in, bool refuse_nonfinite) {
+  switch (in.dtype) {
+    case CROPCUBE_INT16: return check_values_of<int16_t>(in, refuse_nonfinite);
+    case CROPCUBE_FLOAT32: return check_values_of<float>(in, refuse_nonfinite);
+    default: return CROPCUBE_OK;  // uint16 cannot be negative
+  }
 }
 
 // Pixels with any NaN/inf band become all-nodata (so the network sees an ordinary nodata pixel).
@@ -218,6 +290,19 @@ struct AutocastScope {
   }
 };
 
+// precision=auto: bfloat16 on a CPU with native bfloat16 dot products (AVX512-BF16, AMX) for a
+// bundle whose metadata records parity (>= 99 % arg-max agreement, accuracy within 0.2 points);
+// float32 otherwise, and always on CUDA, where reduced precision has not been measured.
+int32_t effective_precision(const LoadedBundle& b, const cropcube_options& o) {
+  if (o.precision != CROPCUBE_PRECISION_AUTO) return o.precision;
+  if (!b.device.is_cuda() && b.bfloat16_parity && cpu_has_bfloat16()) return CROPCUBE_PRECISION_BFLOAT16;
+  return CROPCUBE_PRECISION_FLOAT32;
+}
+
+int64_t effective_batch(const LoadedBundle& b, const cropcube_options& o) {
+  return o.batch_size > 0 ? o.batch_size : (b.device.is_cuda() ? kDefaultBatchCuda : kDefaultBatchCpu);
+}
+
 // A batch of same-shaped tiles in flight: host input block and the reduced device results.
 struct Batch {
   std::vector<Tile> tiles;
@@ -227,25 +312,24 @@ struct Batch {
 
 class Runner {
  public:
-  Runner(const LoadedBundle& b, const cropcube_options& o, const cropcube_input& in, const cropcube_output& out)
-      : b_(b), o_(o), in_(in), out_(out), module_(b.module) {
+  Runner(const LoadedBundle& b, const cropcube_options& o, const cropcube_input& in, const Area& area,
+         const cropcube_output& out)
+      : b_(b), o_(o), in_(in), area_(area), out_(out), module_(b.module) {
     cuda_ = b.device.is_cuda();
-    const int64_t d = b.downsampling;
-    int64_t tile = o.tile_size > 0 ? o.tile_size : kDefaultTileCpu;
-    tile_ = std::max<int64_t>(d, (tile + d - 1) / d * d);
-    batch_ = o.batch_size > 0 ? o.batch_size : (cuda_ ? kDefaultBatchCuda : kDefaultBatchCpu);
+    tile_ = effective_tile_size(o.tile_size, b.downsampling);
+    batch_ = effective_batch(b, o);
     k_ = b.n_dates * b.n_bands;
   }
 
   int run() {
-    std::vector<Tile> tiles = plan_tiles(in_.height, in_.width, tile_, b_.halo);
+    std::vector<Tile> tiles = plan_tiles(in_.height, in_.width, tile_, b_.halo, b_.downsampling, area_);
     const int64_t max_h = std::min(in_.height, tile_ + 2 * b_.halo), max_w = std::min(in_.width, tile_ + 2 * b_.halo);
     const int64_t block = std::min<int64_t>(batch_, int64_t(tiles.size())) * k_ * max_h * max_w;
     auto opts = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(cuda_);
     torch::Tensor storage[2] = {torch::empty({block}, opts), cuda_ ? torch::empty({block}, opts) : torch::Tensor()};
     want_soft_ = out_.confidence != nullptr || out_.probabilities != nullptr;
 
-    AutocastScope autocast(effective_precision(), b_.device.type());
+    AutocastScope autocast(effective_precision(b_, o_), b_.device.type());
     // Pipeline: batch i runs on the device while batch i+1 is gathered on the host (double buffer).
     std::unique_ptr<Batch> pending;
     size_t next = 0;
@@ -292,7 +376,7 @@ class Runner {
     if (!cuda_ && o_.num_threads == 0) size_threads();
     const Tile& t0 = batch->tiles.front();
     torch::Tensor x = cuda_ ? batch->host.to(b_.device, /*non_blocking=*/true) : batch->host;
-    torch::Tensor logits = module_.forward({x}).toTensor();
+    torch::Tensor logits = checked_logits(module_.forward({x}), x);
     const int64_t oy = t0.cy0 - t0.wy0, ox = t0.cx0 - t0.wx0, ch = t0.cy1 - t0.cy0, cw = t0.cx1 - t0.cx0;
     // The arg-max reads the logits in the precision they come in: converting bfloat16 logits (76 per
     // pixel) to float32 first cost as much as bfloat16 saved in the network. Confidence and
@@ -313,13 +397,22 @@ class Runner {
     }
   }
 
-  // precision=auto: bfloat16 on a CPU with native bfloat16 dot products (AVX512-BF16, AMX) for a
-  // bundle whose metadata records parity (>= 99 % arg-max agreement, accuracy within 0.2 points);
-  // float32 otherwise, and always on CUDA, where reduced precision has not been measured.
-  int32_t effective_precision() const {
-    if (o_.precision != CROPCUBE_PRECISION_AUTO) return o_.precision;
-    if (!cuda_ && b_.bfloat16_parity && cpu_has_bfloat16()) return CROPCUBE_PRECISION_BFLOAT16;
-    return CROPCUBE_PRECISION_FLOAT32;
+  // The module's real output, held to the metadata and the input before anything is written: a
+  // bundle whose module disagrees with its metadata would otherwise write past the output or write
+  // class indices beyond K.
+  torch::Tensor checked_logits(const c10::IValue& result, const torch::Tensor& x) const {
+    auto bad = [&](const std::string& what) {
+      throw BundleError(b_.path + ": module output " + what + " does not match the bundle metadata (expected float logits (" +
+                        std::to_string(x.size(0)) + ", " + std::to_string(b_.n_classes) + ", " +
+                        std::to_string(x.size(2)) + ", " + std::to_string(x.size(3)) + "))");
+    };
+    if (!result.isTensor()) bad("of type " + result.tagKind());
+    torch::Tensor t = result.toTensor();
+    if (!at::isFloatingType(t.scalar_type())) bad(std::string("of dtype ") + c10::toString(t.scalar_type()));
+    if (t.dim() != 4 || t.size(0) != x.size(0) || t.size(1) != b_.n_classes || t.size(2) != x.size(2) ||
+        t.size(3) != x.size(3))
+      bad("of shape " + shape_tuple(t.sizes()));
+    return t;
   }
 
   // Default CPU threads, re-sized before every batch to the CPUs free at that moment (cpu_load.hpp),
@@ -358,7 +451,7 @@ class Runner {
         for (int64_t x = 0; x < cw; ++x) {
           const int64_t p = px0 + y * cw + x;
           const bool ok = valid[size_t(y * cw + x)];
-          const int64_t o = (t.cy0 + y) * out_.stride_row + (t.cx0 + x) * out_.stride_col;
+          const int64_t o = (t.cy0 - area_.row + y) * out_.stride_row + (t.cx0 - area_.col + x) * out_.stride_col;
           out_.classes[o] = ok ? uint8_t(idx[p] + 1) : uint8_t(0);
           if (out_.confidence) {
             float c = conf[p];
@@ -371,8 +464,8 @@ class Runner {
           for (int64_t y = 0; y < ch; ++y)
             for (int64_t x = 0; x < cw; ++x) {
               const bool ok = valid[size_t(y * cw + x)];
-              const int64_t o = k * out_.prob_stride_class + (t.cy0 + y) * out_.prob_stride_row +
-                                (t.cx0 + x) * out_.prob_stride_col;
+              const int64_t o = k * out_.prob_stride_class + (t.cy0 - area_.row + y) * out_.prob_stride_row +
+                                (t.cx0 - area_.col + x) * out_.prob_stride_col;
               out_.probabilities[o] = ok ? probs[(int64_t(i) * n_cls + k) * plane + y * cw + x] : 0.f;
             }
       }
@@ -382,6 +475,7 @@ class Runner {
   const LoadedBundle& b_;
   const cropcube_options& o_;
   const cropcube_input& in_;
+  const Area area_;  // the core window: the output's origin
   const cropcube_output& out_;
   torch::jit::Module module_;
   bool cuda_ = false, want_soft_ = false;
@@ -420,7 +514,8 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
     return rc;
   }
   FileFingerprint fp;
-  if (int rc = fingerprint_file(path, &fp)) return rc;
+  std::string bytes;
+  if (int rc = read_bundle_bytes(path, &bytes, &fp)) return rc;
   c10::Device device(c10::kCPU);
   if (int rc = choose_device(opts.device, &device)) return rc;
 
@@ -432,7 +527,7 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
     if (it != g_cache.end() && it->second.fingerprint == fp) bundle = it->second.bundle;
   }
   if (!bundle) {
-    if (int rc = load_bundle(path, device, &bundle)) return rc;
+    if (int rc = load_bundle(bytes, path, device, &bundle)) return rc;
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     g_cache[key] = CacheEntry{fp, bundle};  // a changed file replaces the entry; old handles keep theirs
   }
@@ -445,16 +540,19 @@ int classify(cropcube_model* model, const cropcube_input* input, const cropcube_
   if (!model) return fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
   const LoadedBundle& b = *model->bundle;
   if (int rc = check_input(input, b.n_dates, b.n_bands)) return rc;
-  if (int rc = check_output(output, input->height, input->width, b.n_classes)) return rc;
-  if (model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)
-    if (int rc = check_finite(*input)) return rc;
+  Area area;
+  if (int rc = resolve_area(input->height, input->width, input->core_row, input->core_col, input->core_rows,
+                            input->core_cols, &area))
+    return rc;
+  if (int rc = check_output(output, area.rows, area.cols, b.n_classes)) return rc;
+  if (int rc = check_values(*input, model->options.nonfinite == CROPCUBE_NONFINITE_ERROR)) return rc;
   // Thread counts are per calling thread under OpenMP: apply the handle's on the thread that runs,
   // and give the caller its own back afterwards.
   ThreadCountScope threads;
   if (model->options.num_threads > 0 && at::get_num_threads() != model->options.num_threads)
     at::set_num_threads(model->options.num_threads);
   c10::InferenceMode guard;
-  Runner runner(b, model->options, *input, *output);
+  Runner runner(b, model->options, *input, area, *output);
   return runner.run();
 }
 
@@ -463,6 +561,8 @@ int guarded(F&& f) {
   try {
     clear_error();
     return f();
+  } catch (const BundleError& e) {
+    return fail(CROPCUBE_E_BAD_BUNDLE, e.what());
   } catch (const std::bad_alloc&) {
     return fail(CROPCUBE_E_OUT_OF_MEMORY, "out of memory");
   } catch (const c10::OutOfMemoryError& e) {
@@ -530,6 +630,25 @@ int cropcube_model_info(const cropcube_model* model, int64_t* n_dates, int64_t* 
   *halo = b.halo;
   *downsampling_factor = b.downsampling;
   return CROPCUBE_OK;
+}
+
+int cropcube_get_info(const cropcube_model* model, cropcube_info* info) {
+  if (!model) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
+  if (!info) return cropcube::fail(CROPCUBE_E_INVALID_ARGUMENT, "info: NULL pointer");
+  const auto& b = *model->bundle;
+  const auto& o = model->options;
+  *info = cropcube_info{b.n_dates, b.n_bands, b.n_classes, b.halo, b.downsampling,
+                        cropcube::effective_tile_size(o.tile_size, b.downsampling), cropcube::effective_batch(b, o),
+                        b.device.is_cuda() ? CROPCUBE_DEVICE_CUDA : CROPCUBE_DEVICE_CPU, o.num_threads,
+                        cropcube::effective_precision(b, o), o.nonfinite};
+  return CROPCUBE_OK;
+}
+
+int cropcube_plan_tiles(int64_t height, int64_t width, int32_t tile_size, int64_t downsampling_factor, int64_t halo,
+                        const int64_t* core, int64_t* effective_tile_size, int64_t* tiles, size_t max_tiles,
+                        size_t* n_tiles) {
+  return cropcube::guarded([&] { return cropcube::plan_tiles_abi(height, width, tile_size, downsampling_factor, halo,
+                                                                 core, effective_tile_size, tiles, max_tiles, n_tiles); });
 }
 
 int cropcube_classify(cropcube_model* model, const cropcube_input* input, const cropcube_output* output) {

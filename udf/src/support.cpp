@@ -120,26 +120,23 @@ int resolve_model_path(std::string* path) {
   return CROPCUBE_OK;
 }
 
-int fingerprint_file(const std::string& path, FileFingerprint* out) {
+int read_bundle_bytes(const std::string& path, std::string* bytes, FileFingerprint* out) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     return fail(CROPCUBE_E_IO, path + ": bundle file cannot be read (" + std::strerror(errno) + ")");
   if (!S_ISREG(st.st_mode)) return fail(CROPCUBE_E_IO, path + ": bundle path is not a regular file");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return fail(CROPCUBE_E_IO, path + ": bundle file cannot be opened (" + std::strerror(errno) + ")");
-  uint64_t h = 1469598103934665603ULL;
-  std::vector<unsigned char> buf(1 << 16);
+  bytes->clear();
+  std::vector<char> buf(1 << 16);
   size_t n;
-  uint64_t total = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-    total += n;
-    for (size_t i = 0; i < n; ++i) h = (h ^ buf[i]) * 1099511628211ULL;
-  }
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) bytes->append(buf.data(), n);
   bool err = std::ferror(f);
   std::fclose(f);
   if (err) return fail(CROPCUBE_E_IO, path + ": read error on bundle file");
-  out->size = total;
-  out->mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : *bytes) h = (h ^ c) * 1099511628211ULL;
+  out->size = bytes->size();
   out->hash = h;
   return CROPCUBE_OK;
 }

@@ -31,16 +31,15 @@ int check_output(const cropcube_output* output, int64_t height, int64_t width, i
 // On failure returns a status and sets the error.
 int resolve_model_path(std::string* path);
 
-// Cheap file fingerprint: size, mtime and a 64-bit FNV-1a hash of the bytes.
+// What identifies one version of a bundle file: its size and a 64-bit FNV-1a hash of its bytes.
 struct FileFingerprint {
   uint64_t size = 0;
-  int64_t mtime_ns = 0;
   uint64_t hash = 0;
-  bool operator==(const FileFingerprint& o) const {
-    return size == o.size && mtime_ns == o.mtime_ns && hash == o.hash;
-  }
+  bool operator==(const FileFingerprint& o) const { return size == o.size && hash == o.hash; }
 };
-int fingerprint_file(const std::string& path, FileFingerprint* out);
+// Read the whole bundle file into `bytes` (one read: what is checked is what is loaded, even when the
+// file is replaced meanwhile) and fingerprint those bytes.
+int read_bundle_bytes(const std::string& path, std::string* bytes, FileFingerprint* out);
 
 // Number after "key": at its first occurrence in compact JSON (our canonical metadata); false if absent.
 bool json_number(const std::string& json, const std::string& key, double* value);

@@ -95,7 +95,10 @@ def load_bundle(path: str | Path, device: str | torch.device = "cpu", verify: bo
         raise InputError(str(path), "bundle file does not exist")
     extra = {METADATA_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        # One read: the hash is checked on exactly the bytes the module comes from, even if the file is
+        # replaced or rewritten meanwhile.
+        data = io.BytesIO(path.read_bytes())
+        module = torch.jit.load(data, map_location=device, _extra_files=extra)
     except Exception as exc:  # torch raises RuntimeError/ValueError/... for foreign files
         raise InputError(str(path), f"not a loadable TorchScript file ({type(exc).__name__})") from None
     if not extra[METADATA_FILE]:

@@ -26,8 +26,10 @@ def classify(
 ) -> None:
     """Classify a Sentinel-2 cube file into crop classes (streaming, any scene size, resumable)."""
     from cropcube.inference.files import classify_file
+    from cropcube.inference.options import InferenceOptions
 
-    inference = options.given(
+    # Built once, over the config file's values; classify_file hands it unchanged to the kernel.
+    inference = InferenceOptions.build(
         device=device, backend=backend, threads=threads, tile_size=tile_size, nonfinite=nonfinite
     )
     summary = classify_file(
@@ -41,7 +43,7 @@ def classify(
         mask=mask,
         parcel_format=parcels_format,
         dates=dates,
-        **inference,
+        options=inference,
     )
     typer.echo(summary.format())
     for warning in summary.warnings:  # again after the report, where the eye lands

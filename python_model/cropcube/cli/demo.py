@@ -21,10 +21,10 @@ def demo(
 ) -> None:
     """Classify a synthetic 2018 scene with the shipped model and report how well it did."""
     from cropcube.demo import run_demo
+    from cropcube.inference.options import InferenceOptions
 
-    report = run_demo(
-        out, size, seed, model, voting, echo=typer.echo, **options.given(backend=backend, device=device)
-    )
+    inference = InferenceOptions.build(backend=backend, device=device)  # over the config file's values
+    report = run_demo(out, size, seed, model, voting, echo=typer.echo, options=inference)
     for line in report.lines():
         typer.echo(line)
 

@@ -9,17 +9,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
-from cropcube.bundle import BundleMetadata, load_bundle
+from cropcube.bundle import BundleMetadata
 from cropcube.calendar import cube_dates, format_dates
 from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import SceneData, load_scene
+from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
 from cropcube.evaluation.metrics import segmentation_metrics
-from cropcube.evaluation.predict import classes_from_probabilities, predict_probabilities
+from cropcube.evaluation.predict import classes_from_probabilities
 from cropcube.evaluation.report import markdown_report, write_confusion_csv, write_confusion_png, write_json
 from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
+from cropcube.inference import Classifier
+from cropcube.inference.options import InferenceOptions
 from cropcube.io import atomic_output, write_geotiff
 from cropcube.readers import Grid, open_cube
 from cropcube.readers.cube import open_cube_with_dates
@@ -80,6 +82,7 @@ def evaluate_bundle(
     label_codes: Mapping[int, int] | None = None,
     tile: int = 256,
     dates: Sequence[dt.date] | None = None,
+    options: InferenceOptions | None = None,
 ) -> dict[str, Any]:
     """Classify a cube with a bundle and score it against labels; write the report files.
 
@@ -96,12 +99,15 @@ def evaluate_bundle(
         label_codes: raw label value -> class index mapping, if labels are codes.
         tile: inference tile core size.
         dates: the cube's dates (``--dates``) when its band descriptions carry none.
+        options: inference options (default: the defaults: the C++ kernel when built, as shipped);
+            ``tile`` overrides their tile size.
 
     Returns:
         The report dict (also in ``report.json``).
     """
-    bundle = load_bundle(bundle_path)
-    meta = bundle.metadata
+    # Scored through the shipped path: the same Classifier (and kernel) that `cropcube classify` runs.
+    clf = Classifier(bundle_path, options, tile_size=tile)
+    meta = clf.metadata
     spec, doy = scene_layout(meta, cube_path, dates)
     scene = load_scene(cube_path, labels_path, parcel_ids_path, label_codes, spec=spec)
     if parcels_gpkg is not None:
@@ -111,16 +117,8 @@ def evaluate_bundle(
         raise InputError(
             str(labels_path), f"class index {int(scene.labels.max())} exceeds the bundle's {k} classes"
         )
-    days = None if doy is None else torch.from_numpy(doy)
-    probs = predict_probabilities(
-        bundle.module if days is None else (lambda x: bundle.module(x, days)),
-        scene.cube,
-        scene.spec.n_channels,
-        meta.halo,
-        meta.downsampling_factor,
-        tile,
-        meta.spec.nodata,
-    )
+    check_cube_values(scene.cube, str(cube_path))
+    probs = clf.predict_proba(scene.cube, doy=doy)
     pred = classes_from_probabilities(probs)
     pixel = segmentation_metrics(scene.labels, pred, k)
     out = Path(out_dir)

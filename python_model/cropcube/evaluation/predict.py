@@ -1,7 +1,9 @@
-"""Tiled prediction of a whole in-memory cube with a bundle module (for evaluation and validation).
+"""Probabilities of a whole in-memory cube for scoring, through the shipped inference path.
 
-Tiles overlap by the model's halo and only their cores are kept, so the result does not depend on
-the tile size (up to float rounding). Pixels whose bands are all nodata get class 0.
+A bundle file is scored with :class:`cropcube.inference.Classifier` (the C++ kernel when built, as
+shipped); a module still in training with the same Python runner the ``python`` backend ships
+(:class:`cropcube.inference.torch_backend.TorchRunner`): one tiling plan, one executor, so a score
+measures what users run. Pixels whose bands are all nodata get all-zero probabilities (class 0).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import Tensor
 
 from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
+from cropcube.inference.torch_backend import ModuleFacts, TorchRunner
 
 
 def predict_probabilities(
@@ -23,43 +26,35 @@ def predict_probabilities(
     n_channels: int,
     halo: int,
     downsampling_factor: int,
+    num_classes: int,
     tile: int = 256,
     nodata: float = 0,
+    core: tuple[int, int, int, int] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Softmax probabilities (K, H, W) of a raw-DN cube (T*C, H, W); nodata pixels get all zeros.
+    """Softmax probabilities (K, h, w) of a module in memory over a raw-DN cube (T*C, H, W).
 
     Args:
-        module: raw DN (B, T*C, h, w) -> logits (B, K, h, w), e.g. a bundle's module.
+        module: raw DN (B, T*C, h, w) -> logits (B, K, h, w), e.g. an ``InferenceModule`` in training.
         cube: the digital numbers.
         n_channels: T*C the module expects.
         halo: context pixels on each side of a tile core (multiple of the downsampling factor).
-        downsampling_factor: tile offsets are multiples of it.
+        downsampling_factor: the module's; tiles keep the core's alignment to it.
+        num_classes: K.
         tile: core size (rounded up to the downsampling factor).
         nodata: DN meaning no data.
+        core: ``(row, col, rows, cols)`` to score only that window (the rest is context); default all.
 
     Raises:
-        InputError: wrong band count, NaN/inf values.
+        InputError: wrong band count, NaN/inf or negative values, a core outside the cube.
     """
     if cube.ndim != 3 or cube.shape[0] != n_channels:
         raise InputError("cube", f"has shape {cube.shape}; the model needs ({n_channels}, H, W)")
     check_cube_values(cube, "cube")
-    d = downsampling_factor
-    tile = max(d, -(-tile // d) * d)
-    _, h, w = cube.shape
-    probs: npt.NDArray[np.float32] | None = None
-    with torch.inference_mode():
-        for r in range(0, h, tile):
-            for c in range(0, w, tile):
-                r0, c0 = max(0, r - halo), max(0, c - halo)
-                r1, c1 = min(h, r + tile + halo), min(w, c + tile + halo)
-                x = torch.from_numpy(np.ascontiguousarray(cube[:, r0:r1, c0:c1], dtype=np.float32))[None]
-                p = torch.softmax(module(x).float(), dim=1)[0].numpy()
-                if probs is None:
-                    probs = np.zeros((p.shape[0], h, w), dtype=np.float32)
-                rr, cc = min(h, r + tile), min(w, c + tile)
-                probs[:, r:rr, c:cc] = p[:, r - r0 : rr - r0, c - c0 : cc - c0]
+    facts = ModuleFacts(module, halo, downsampling_factor, float(nodata), num_classes)
+    runner = TorchRunner(facts, torch.device("cpu"), tile_size=tile, threads=torch.get_num_threads())
+    view = cube if cube.dtype in (np.uint16, np.int16, np.float32) else cube.astype(np.float32)
+    probs = runner.run(view, probabilities=True, core=core).probabilities
     assert probs is not None
-    probs[:, (cube == nodata).all(axis=0)] = 0.0
     return probs
 
 

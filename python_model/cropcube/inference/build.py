@@ -102,7 +102,25 @@ def kernel_report() -> str:
     lines += [f"torch:          {torch.__version__}", f"cuda:           {cuda}"]
     lines.append(f"cpu threads:    {torch.get_num_threads()}")
     try:
-        lines.append(f"default model:  {resolve_model_path(None)}")
+        model = resolve_model_path(None)
+        lines.append(f"default model:  {model}")
+        lines.append(f"effective:      {_effective(model)}")
     except CropcubeError as exc:
         lines.append(f"default model:  none ({exc})")
     return "\n".join(lines)
+
+
+def _effective(model: Path) -> str:
+    """What the kernel runs the model with under the configuration (``cropcube_get_info``)."""
+    from cropcube.inference.native import NativeModel
+    from cropcube.inference.options import InferenceOptions
+
+    try:
+        info = NativeModel(model, InferenceOptions.build()).info
+    except CropcubeError as exc:
+        return f"not available ({exc})"
+    threads = info.threads or "free CPUs per batch"
+    return (
+        f"tile {info.tile_size} px, batch {info.batch_size}, device {info.device}, threads {threads}, "
+        f"precision {info.precision}"
+    )

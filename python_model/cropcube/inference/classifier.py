@@ -12,18 +12,16 @@ import numpy.typing as npt
 import torch
 
 from cropcube.bundle import Bundle, BundleMetadata, load_bundle
-from cropcube.bundle.io import read_metadata
 from cropcube.errors import InputError
 from cropcube.inference.arrays import AxisOrder, image_view, to_caller_order
 from cropcube.inference.config import resolve_model_path
 from cropcube.inference.native import NativeModel, kernel_library_path
+from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
 from cropcube.inference.torch_backend import TorchRunner
-from cropcube.tiling import effective_tile_size
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["auto", "native", "python"]
 _BUNDLES: dict[tuple[str, int, int, str], Bundle] = {}  # (path, mtime, size, device) -> loaded bundle
 
 
@@ -45,80 +43,88 @@ def _torch_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _backend(requested: str) -> str:
+    """The backend to run: ``auto`` is native when the kernel library is built, else python (WARNING)."""
+    if requested != "auto":
+        return requested
+    lib = kernel_library_path()
+    if lib.is_file():
+        return "native"
+    log.warning(
+        "backend auto: the C++ kernel is not built (%s); using the slower Python backend "
+        "(run `cropcube kernel build`, or pass backend='python' to choose it)",
+        lib,
+    )
+    return "python"
+
+
 class Classifier:
     """Classify Sentinel-2 cubes with a bundle.
 
     Args:
         model: bundle path; None -> ``$CROPCUBE_MODEL``, the config file, then the shipped demo bundle.
-        backend: ``"native"`` (C++ kernel via ctypes), ``"python"`` (torch in this process) or
-            ``"auto"`` (native when the kernel library is built, else python).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        threads: CPU intra-op threads (0 = library default).
-        tile_size: core tile edge in pixels (0 = default 512), rounded up to the downsampling factor.
-        batch_size: tiles per forward pass (0 = 1 on CPU, 4 on CUDA).
-        nonfinite: NaN/inf in float input: ``"error"`` (default) or ``"nodata"``.
-        precision: ``"auto"`` (float32), ``"float32"`` or ``"bfloat16"`` (native backend only).
+        options: the inference options (:class:`~cropcube.inference.options.InferenceOptions`), passed
+            unchanged to the backend; default all defaults.
+        **overrides: single options changed on top of ``options`` (``backend="python"``,
+            ``threads=1``, ...); None values are ignored.
 
     Attributes:
         metadata: the bundle's metadata.
         model_path: the bundle file.
-        backend: the backend in use (``"native"`` or ``"python"``).
+        options: the options in use (``backend`` resolved to ``"native"`` or ``"python"``).
+        backend: ``"native"`` or ``"python"``.
         device: ``"cpu"`` or ``"cuda"``.
-        tile_size: the core tile edge in use.
+        tile_size: the core tile edge in use (the kernel reports it for the native backend).
+        batch_size: tiles per forward pass in use.
 
     Raises:
-        InputError: missing/corrupt bundle, unknown option, or ``backend="native"`` without a kernel.
+        InputError: missing/corrupt bundle, bad option, a requested backend that is unavailable
+            (``backend="native"`` without a built kernel), or a reduced precision with python.
     """
 
     def __init__(
         self,
         model: str | os.PathLike[str] | None = None,
-        backend: Backend = "auto",
-        device: str = "auto",
-        threads: int = 0,
-        tile_size: int = 0,
-        batch_size: int = 0,
-        nonfinite: str = "error",
-        precision: str = "auto",
+        options: InferenceOptions | None = None,
+        **overrides: Any,
     ) -> None:
-        if backend not in ("auto", "native", "python"):
-            raise InputError("backend", f"{backend!r} is not 'auto', 'native' or 'python'")
-        if threads < 0:
-            raise InputError("threads", f"{threads} must be 0 (default) or positive")
+        opts = (options or InferenceOptions()).replace(**overrides)
         self.model_path = resolve_model_path(model)
-        self.metadata: BundleMetadata = read_metadata(self.model_path)
-        self.tile_size = effective_tile_size(tile_size, self.metadata.downsampling_factor)
+        # The metadata is the one of the module that runs (read from the same bytes by the backend),
+        # never a second read of a file that may have been replaced in between.
+        self.metadata: BundleMetadata
+        self.options = opts.replace(backend=_backend(opts.backend))
+        self.backend: str = self.options.backend
         # Dates a kernel cannot take run on the python backend when the backend was left to "auto".
-        self._dated_fallback = (backend == "auto", device, tile_size, batch_size, nonfinite, threads)
+        self._dated_auto = opts.backend == "auto"
         self._dated: TorchRunner | None = None
-        if backend == "auto":
-            backend = "native" if kernel_library_path().is_file() else "python"
-        self.backend: str = backend
         self._runner: NativeModel | TorchRunner
-        if backend == "native":
-            self._runner = NativeModel(
-                self.model_path,
-                device,
-                threads,
-                tile_size,
-                batch_size,
-                precision=precision,
-                nonfinite=nonfinite,
-            )
-            self.device = (
-                "cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu"
+        if self.backend == "native":
+            native = NativeModel(self.model_path, self.options)
+            self._runner, self.metadata = native, native.metadata
+            self.device, self.tile_size, self.batch_size = (
+                native.info.device,
+                native.info.tile_size,
+                native.info.batch_size,
             )
         else:
-            if precision not in ("auto", "float32"):
-                raise InputError("precision", f"{precision!r} is only available with the native backend")
-            if threads > 0:
-                torch.set_num_threads(threads)
-            dev = _torch_device(device)
-            self._runner = TorchRunner(
-                _load_cached(self.model_path, dev), dev, tile_size, batch_size, nonfinite, threads
-            )
-            self.device = dev.type
-        log.info("classifier: %s backend on %s, bundle %s", self.backend, self.device, self.model_path)
+            self._runner = self._torch_runner(self.options)
+            self.device, self.tile_size = self._runner.device.type, self._runner.tile_size
+            self.batch_size = self._runner.batch_size
+        log.info(
+            "classifier: %s backend on %s, tile %d, batch %d, bundle %s",
+            self.backend, self.device, self.tile_size, self.batch_size, self.model_path,
+        )  # fmt: skip
+
+    def _torch_runner(self, opts: InferenceOptions) -> TorchRunner:
+        if opts.precision not in ("auto", "float32"):
+            raise InputError("precision", f"{opts.precision!r} is only available with the native backend")
+        if opts.threads > 0:
+            torch.set_num_threads(opts.threads)
+        dev = _torch_device(opts.device)
+        bundle = _load_cached(self.model_path, dev)
+        self.metadata = bundle.metadata
+        return TorchRunner(bundle, dev, opts.tile_size, opts.batch_size, opts.nonfinite, opts.threads)
 
     @property
     def num_classes(self) -> int:
@@ -131,16 +137,25 @@ class Classifier:
         confidence: bool = False,
         probabilities: bool = False,
         axis_order: AxisOrder = "image",
+        core: tuple[int, int, int, int] | None = None,
         doy: Any = None,
     ) -> ClassMaps:
-        """All per-pixel results in the caller's axis order (see :meth:`classify_array`)."""
+        """All per-pixel results in the caller's axis order (see :meth:`classify_array`).
+
+        ``core`` = ``(row, col, rows, cols)`` (image order only): classify that window of the cube,
+        the rest being context the caller read around it (a halo); the maps have the core's shape.
+        A core of one tile plus the bundle's halo on every side runs exactly one forward pass.
+        ``doy``: day of year of each of the cube's dates (None: the bundle's default dates).
+        """
         days = self.checked_doy(doy)
         n_channels = self.metadata.spec.n_channels if days is None else days.size * self.metadata.spec.n_bands
         view = image_view(cube, n_channels, axis_order)
+        if core is not None and axis_order != "image":
+            raise InputError("core", "a core window needs axis_order='image'")
         if days is not None and self.backend == "native" and np.array_equal(days, self._default_doy()):
             days = None  # the kernel's own default calendar: the same dates, no dates input needed
         runner = self._runner_for(days)
-        maps = runner.run(view, confidence=confidence, probabilities=probabilities, doy=days)
+        maps = runner.run(view, confidence=confidence, probabilities=probabilities, core=core, doy=days)
         if axis_order == "rasdaman":
             maps.classes = to_caller_order(maps.classes, axis_order)
             if maps.confidence is not None:
@@ -157,16 +172,13 @@ class Classifier:
         """
         if days is None or self.backend != "native" or getattr(self._runner, "takes_dates", False):
             return self._runner
-        auto, device, tile_size, batch_size, nonfinite, threads = self._dated_fallback
-        if not auto:
+        if not self._dated_auto:
             return self._runner
         if self._dated is None:
             log.warning(
                 "the C++ kernel cannot take dates: the python backend classifies cubes of other dates"
             )
-            dev = _torch_device(device)
-            bundle = _load_cached(self.model_path, dev)
-            self._dated = TorchRunner(bundle, dev, tile_size, batch_size, nonfinite, threads)
+            self._dated = self._torch_runner(self.options.replace(backend="python", precision="auto"))
         return self._dated
 
     def _default_doy(self) -> npt.NDArray[np.float32]:

@@ -90,23 +90,6 @@ class Settings:
         }
 
 
-def classifier_options(settings: Settings | None = None) -> dict[str, str | int]:
-    """Keyword arguments of ``cropcube.inference.Classifier`` for what the settings set (unset: left out).
-
-    Raises:
-        InputError: the settings are invalid (see :func:`read_settings`).
-    """
-    s = settings if settings is not None else read_settings()
-    values = {
-        "device": s.device,
-        "threads": s.threads,
-        "precision": s.precision,
-        "tile_size": s.tile_size,
-        "batch_size": s.batch_size,
-    }
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _value(key: str, value: str) -> str | int | None:
     """The parsed value, or None when ``value`` is not valid for ``key``."""
     if key in _RANGES:

@@ -39,11 +39,13 @@ from cropcube.bundle import BundleMetadata
 from cropcube.calendar import cube_dates
 from cropcube.errors import InputError
 from cropcube.inference.classifier import Classifier
+from cropcube.inference.map_rule import clear_non_cropland
+from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
 from cropcube.io import atomic_output, exclusive_output, publication, require_file, require_output_file
 from cropcube.io.atomic import Publication
 from cropcube.io.geotiff import copy_to_cog, describe, tiled_profile
-from cropcube.maps.cropland import cropland_mask, not_cropland
+from cropcube.maps.cropland import cropland_mask
 from cropcube.maps.gis import CLASS_OVERVIEW_RESAMPLING, sidecar_paths
 from cropcube.maps.palette import map_colours
 from cropcube.maps.parcels import ParcelRun, ParcelTable, VectorFormat, parcel_table_paths
@@ -361,7 +363,7 @@ def plan_file_job(
     tile = clf.tile_size
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     height, width = info.grid.shape
-    blocks = list(plan_tiles(height, width, block, meta.halo))
+    blocks = list(plan_tiles(height, width, block, meta.halo, factor=meta.downsampling_factor))
     return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter, parcel_run,
                    parcel_format, cropland, [warning] if warning else [], known.doy)  # fmt: skip
 
@@ -546,25 +548,19 @@ class BlockRun:
                 tmp.write_text(json.dumps({"key": self.key, "done": sorted(done)}), encoding="utf-8")
         return counts
 
-    def _parts(self, block: npt.NDArray[Any], b: Tile) -> list[Tile]:
-        """How a block's core is classified: one kernel call per part.
+    def _parts(self, b: Tile) -> list[tuple[int, int, int, int]]:
+        """How a block's core is classified: one kernel call per part, a core window of the block.
 
         One part, except in the job's first block: its first row of kernel tiles goes first, so that
-        its time gives the rate the progress bar moves at during the rest.
+        its time gives the rate the progress bar moves at during the rest. Either way the kernel
+        tiles the core from its origin, with the block's halo as context: one pass per tile.
         """
-        meta, tile = self.job.metadata, self.job.clf.tile_size
+        tile = self.job.clf.tile_size
         rows, cols = b.core_in_window
-        height, width = int(block.shape[1]), int(block.shape[2])
         splits = [rows.start, rows.stop]
         if self.ticker.rate is None and rows.stop - rows.start > tile:
             splits.insert(1, rows.start + tile)
-        factor = meta.downsampling_factor
-        whole = -(-max(height, width) // factor) * factor  # one tile covers any part
-        return [
-            next(plan_tiles(height, width, whole, meta.halo, factor=factor,
-                            area=(r0, cols.start, r1 - r0, cols.stop - cols.start)))
-            for r0, r1 in itertools.pairwise(splits)
-        ]  # fmt: skip
+        return [(r0, cols.start, r1 - r0, cols.stop - cols.start) for r0, r1 in itertools.pairwise(splits)]
 
     def _classify_core(self, block: npt.NDArray[Any], b: Tile, confidence: bool) -> ClassMaps:
         """The maps of a block's core; the progress bar moves while the kernel runs (see :class:`_Ticker`)."""
@@ -578,38 +574,34 @@ class BlockRun:
             if voting
             else None,
         )
-        for part in self._parts(block, b):
+        for part in self._parts(b):
             try:
-                with self.ticker.running(_pixels(part)):
+                with self.ticker.running(part[2] * part[3]):
                     maps = job.clf.run(
-                        block[(slice(None), *part.window)], confidence=confidence, probabilities=voting,
-                        doy=job.doy,
-                    )  # fmt: skip
+                        block, confidence=confidence, probabilities=voting, core=part, doy=job.doy
+                    )
             except InputError as exc:  # the backends name "cube": name the file and the block instead
                 (r0, r1), (c0, c1) = b.window_rows, b.window_cols
                 where = f"block of rows {r0}..{r1}, columns {c0}..{c1} (positions below are within it)"
                 raise InputError(str(job.cube), f"{where}: {exc.problem}") from None
-            at = (slice(part.core_rows[0] - rows.start, part.core_rows[1] - rows.start), slice(None))
-            out.classes[at] = maps.classes[part.core_in_window]
+            at = (slice(part[0] - rows.start, part[0] - rows.start + part[2]), slice(None))
+            out.classes[at] = maps.classes
             if out.confidence is not None and maps.confidence is not None:
-                out.confidence[at] = maps.confidence[part.core_in_window]
+                out.confidence[at] = maps.confidence
             if out.probabilities is not None and maps.probabilities is not None:
-                out.probabilities[(slice(None), *at)] = maps.probabilities[
-                    (slice(None), *part.core_in_window)
-                ]
+                out.probabilities[(slice(None), *at)] = maps.probabilities
         return out
 
     def _one_block(self, block: npt.NDArray[Any], b: Tile, dst: Any, cdst: Any) -> npt.NDArray[np.int64]:
         job = self.job
         maps = self._classify_core(block, b, cdst is not None)
         core, window = b.core_in_window, _window(b.core_rows, b.core_cols)
-        classes, confidence = maps.classes, maps.confidence
         if job.parcel_run is None:  # without parcels: water, sealed land and the mask's outside are 0
-            off = not_cropland(block[(slice(None), *core)], job.metadata.spec)
-            if job.cropland is not None:
-                off |= ~job.cropland[slice(*b.core_rows), slice(*b.core_cols)]
-            classes = np.where(off, np.uint8(0), classes)
-            confidence = np.where(off, np.uint8(0), confidence) if confidence is not None else None
+            mask = (
+                job.cropland[slice(*b.core_rows), slice(*b.core_cols)] if job.cropland is not None else None
+            )
+            maps = clear_non_cropland(maps, block[(slice(None), *core)], job.metadata.spec, mask)
+        classes, confidence = maps.classes, maps.confidence
         dst.write(classes, 1, window=window)
         if cdst is not None and confidence is not None:
             cdst.write(confidence, 1, window=window)
@@ -800,7 +792,8 @@ def classify_file(
     mask: str | Path | None = None,
     parcel_format: VectorFormat = "gpkg",
     dates: Sequence[dt.date] | None = None,
-    **options: Any,
+    options: InferenceOptions | None = None,
+    **overrides: Any,
 ) -> ClassifySummary:
     """Classify a cube file (GeoTIFF/COG, bands date-major) into a class-map COG and its products.
 
@@ -832,9 +825,9 @@ def classify_file(
         parcel_format: ``gpkg`` or ``parquet`` (GeoParquet) for the per-parcel table.
         dates: the cube's acquisition dates (``--dates``) when its band descriptions carry none
             (they must agree when both are given); see :func:`cropcube.calendar.cube_dates`.
-        **options: inference options passed unchanged to :class:`Classifier` (``backend``,
-            ``device``, ``threads``, ``tile_size``, ``nonfinite``, ...); blocks are multiples of the
-            effective tile size.
+        options: the inference options, passed unchanged to :class:`Classifier`; blocks are
+            multiples of the effective tile size.
+        **overrides: single inference options on top of ``options`` (``backend="python"``, ...).
 
     Raises:
         InputError: naming the input: unreadable or truncated cube, a cube not on the bundle's grid
@@ -844,7 +837,7 @@ def classify_file(
     started = time.perf_counter()
 
     def make_classifier() -> Any:  # after the cheap checks
-        return classifier or Classifier(model, **options)
+        return classifier or Classifier(model, options, **overrides)
 
     job = plan_file_job(
         cube, output, make_classifier, parcels, confidence, quicklook, block_size, progress, model,

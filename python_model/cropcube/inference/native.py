@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cropcube.bundle.metadata import BundleMetadata
 from cropcube.errors import CropcubeError, InputError
+from cropcube.inference.options import InferenceOptions
 from cropcube.inference.result import ClassMaps
+from cropcube.tiling import Tile
 
 LIBRARY_NAME = "libcropcube_kernel.so"
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 OK, E_INVALID_ARGUMENT, E_IO, E_BAD_BUNDLE, E_SHAPE, E_VALUE, E_RUNTIME, E_OUT_OF_MEMORY, E_DEVICE = range(9)
 _INPUT_ERRORS = {E_INVALID_ARGUMENT, E_IO, E_BAD_BUNDLE, E_SHAPE, E_VALUE}
@@ -61,8 +64,30 @@ class _Input(ctypes.Structure):
                 "stride_band",
                 "stride_row",
                 "stride_col",
+                "core_row",
+                "core_col",
+                "core_rows",
+                "core_cols",
             )
         ],
+    ]
+
+
+class _Info(ctypes.Structure):
+    _fields_ = [
+        *[
+            (n, ctypes.c_int64)
+            for n in (
+                "n_dates",
+                "n_bands",
+                "n_classes",
+                "halo",
+                "downsampling_factor",
+                "tile_size",
+                "batch_size",
+            )
+        ],
+        *[(n, ctypes.c_int32) for n in ("device", "num_threads", "precision", "nonfinite")],
     ]
 
 
@@ -126,8 +151,51 @@ def load_library(path: str | Path | None = None) -> ctypes.CDLL:
             raise InputError(
                 key, f"kernel ABI version {lib.cropcube_abi_version()} is not {ABI_VERSION}; rebuild it"
             )
+        _bind_geometry(lib)
         _loaded[key] = lib
         return lib
+
+
+def _bind_geometry(lib: ctypes.CDLL) -> None:
+    """Types of the ABI-2 calls (after the version check: an older library lacks them)."""
+    lib.cropcube_get_info.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Info)]
+    i64p = ctypes.POINTER(ctypes.c_int64)
+    lib.cropcube_plan_tiles.argtypes = [
+        ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+        i64p, i64p, i64p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+    ]  # fmt: skip
+
+
+def plan_tiles(
+    height: int,
+    width: int,
+    tile_size: int,
+    halo: int,
+    factor: int,
+    area: tuple[int, int, int, int] | None = None,
+    library: str | Path | None = None,
+) -> tuple[int, list[Tile]]:
+    """The kernel's tile plan (``cropcube_plan_tiles``): the effective tile size and the tiles.
+
+    The C++ twin of :func:`cropcube.tiling.plan_tiles` (with ``effective_tile_size`` applied to
+    ``tile_size``); tests/test_tiling.py holds both to tests/tiling_cases.json.
+
+    Raises:
+        InputError: naming the bad argument (the kernel's message).
+    """
+    lib = load_library(library)
+    core = (ctypes.c_int64 * 4)(*area) if area is not None else None
+    effective, count = ctypes.c_int64(), ctypes.c_size_t()
+    args = (height, width, tile_size, factor, halo, core, ctypes.byref(effective))
+    _check(lib, lib.cropcube_plan_tiles(*args, None, 0, ctypes.byref(count)), "tile plan")
+    buf = (ctypes.c_int64 * (8 * max(1, count.value)))()
+    _check(lib, lib.cropcube_plan_tiles(*args, buf, count.value, ctypes.byref(count)), "tile plan")
+    v = list(buf)
+    tiles = [
+        Tile((v[i], v[i + 1]), (v[i + 2], v[i + 3]), (v[i + 4], v[i + 5]), (v[i + 6], v[i + 7]))
+        for i in range(0, 8 * count.value, 8)
+    ]
+    return effective.value, tiles
 
 
 def library_version(lib: ctypes.CDLL) -> str:
@@ -159,47 +227,53 @@ def _kernel_view(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return arr
 
 
+def _kernel_options(lib: ctypes.CDLL, options: InferenceOptions) -> _Options:
+    """The ``cropcube_options`` of an :class:`InferenceOptions` (field by field, nothing re-read)."""
+    opts = _Options()
+    lib.cropcube_default_options(ctypes.byref(opts))
+    opts.device, opts.precision = DEVICES[options.device], PRECISIONS[options.precision]
+    opts.num_threads, opts.tile_size, opts.batch_size = options.threads, options.tile_size, options.batch_size
+    opts.nonfinite = NONFINITE[options.nonfinite]
+    return opts
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    """What an open handle runs with (``cropcube_get_info``): defaults resolved by the kernel."""
+
+    tile_size: int
+    batch_size: int
+    device: str
+    threads: int
+    precision: str
+    nonfinite: str
+
+
+def _names(table: dict[str, int]) -> dict[int, str]:
+    return {v: k for k, v in table.items()}
+
+
 class NativeModel:
     """An open kernel handle on a bundle.
 
     Args:
         path: bundle file.
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        threads: CPU intra-op threads (0 = library default).
-        tile_size: core tile edge (0 = default).
-        batch_size: tiles per forward pass (0 = default).
-        precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
-        nonfinite: ``"error"`` or ``"nodata"``.
+        options: the inference options, handed to the kernel unchanged (``backend`` is not read).
         library: kernel library path (default :func:`kernel_library_path`).
+
+    Attributes:
+        info: the effective tile size, batch, device, threads, precision the kernel reports.
+        metadata: the bundle metadata of the module this handle runs (the kernel's copy).
     """
 
     def __init__(
         self,
         path: str | Path,
-        device: str = "auto",
-        threads: int = 0,
-        tile_size: int = 0,
-        batch_size: int = 0,
-        precision: str = "auto",
-        nonfinite: str = "error",
+        options: InferenceOptions | None = None,
         library: str | Path | None = None,
     ) -> None:
-        for name, value, table in (
-            ("device", device, DEVICES),
-            ("precision", precision, PRECISIONS),
-            ("nonfinite", nonfinite, NONFINITE),
-        ):
-            if value not in table:
-                raise InputError(name, f"{value!r} is not one of {sorted(table)}")
         self._lib = load_library(library)
-        opts = _Options()
-        self._lib.cropcube_default_options(ctypes.byref(opts))
-        opts.device, opts.num_threads, opts.tile_size = DEVICES[device], threads, tile_size
-        opts.batch_size, opts.precision, opts.nonfinite = (
-            batch_size,
-            PRECISIONS[precision],
-            NONFINITE[nonfinite],
-        )
+        opts = _kernel_options(self._lib, options or InferenceOptions())
         handle = ctypes.c_void_p()
         _check(
             self._lib,
@@ -207,12 +281,20 @@ class NativeModel:
             str(path),
         )
         self._handle: ctypes.c_void_p | None = handle
-        info = [ctypes.c_int64() for _ in range(5)]
-        _check(self._lib, self._lib.cropcube_model_info(handle, *[ctypes.byref(v) for v in info]), str(path))
-        self.n_dates, self.n_bands, self.n_classes, self.halo, self.downsampling_factor = (
-            v.value for v in info
+        got = _Info()
+        _check(self._lib, self._lib.cropcube_get_info(handle, ctypes.byref(got)), str(path))
+        self.n_dates, self.n_bands, self.n_classes = got.n_dates, got.n_bands, got.n_classes
+        self.halo, self.downsampling_factor = got.halo, got.downsampling_factor
+        self.info = KernelInfo(
+            tile_size=got.tile_size,
+            batch_size=got.batch_size,
+            device=_names(DEVICES)[got.device],
+            threads=got.num_threads,
+            precision=_names(PRECISIONS)[got.precision],
+            nonfinite=_names(NONFINITE)[got.nonfinite],
         )
-        self.metadata_json = json.loads(self._lib.cropcube_metadata_json(handle).decode())
+        # Parsed from the kernel's own copy: the metadata of the module this handle runs.
+        self.metadata = BundleMetadata.from_json(self._lib.cropcube_metadata_json(handle), where=str(path))
 
     def close(self) -> None:
         """Release the handle (the cached bundle stays loaded for other handles)."""
@@ -228,9 +310,13 @@ class NativeModel:
         view: npt.NDArray[Any],
         confidence: bool = False,
         probabilities: bool = False,
+        core: tuple[int, int, int, int] | None = None,
         doy: npt.NDArray[np.float32] | None = None,
     ) -> ClassMaps:
         """Classify a (K, H, W) image-order view of dtype uint16/int16/float32 (any strides).
+
+        ``core`` = ``(row, col, rows, cols)``: classify only that window of the view (the rest is
+        context); the maps then have the core's shape. Default the whole view.
 
         ``doy`` (day of year per date) other than None is refused: this C ABI has no dates input
         yet, and running the bundle's default dates instead would be a silent substitution.
@@ -244,7 +330,8 @@ class NativeModel:
         if view.dtype not in _DTYPES:
             raise InputError("cube", f"dtype {view.dtype} is not uint16, int16 or float32")
         view = _kernel_view(view)
-        k, h, w = view.shape
+        k, height, width = view.shape
+        row, col, h, w = core if core is not None else (0, 0, height, width)
         sk, sr, sc = _strides(view)
         inp = _Input(
             data=view.ctypes.data,
@@ -252,12 +339,16 @@ class NativeModel:
             dtype=_DTYPES[view.dtype],
             n_dates=k // self.n_bands if k % self.n_bands == 0 else -1,
             n_bands=self.n_bands,
-            height=h,
-            width=w,
+            height=height,
+            width=width,
             stride_date=sk * self.n_bands,
             stride_band=sk,
             stride_row=sr,
             stride_col=sc,
+            core_row=row,
+            core_col=col,
+            core_rows=h,
+            core_cols=w,
         )
         maps = ClassMaps(classes=np.empty((h, w), dtype=np.uint8))
         if confidence:

@@ -167,9 +167,9 @@ def _model(model: str | Path | None, mode: str) -> tuple[Any, Any]:
 
         return read_metadata(model), None
     from cropcube.inference import Classifier
-    from cropcube.inference.config import classifier_options
+    from cropcube.inference.options import InferenceOptions
 
-    classifier = Classifier(model=model, **classifier_options())  # type: ignore[arg-type]
+    classifier = Classifier(model=model, options=InferenceOptions.build())  # the configuration's options
     return classifier.metadata, classifier if mode == "client" else None
 
 

@@ -100,11 +100,13 @@ def region_metrics(
     was_training = module.training
     module.eval()
     for r, c in split.windows(name, inner):
-        # Context offsets are multiples of the downsampling factor, as in tiled inference.
-        r0, c0 = max(0, (r - halo) // d * d), max(0, (c - halo) // d * d)
-        r1, c1 = min(h, r + inner + halo), min(w, c + inner + halo)
+        # Scored by the shipped Python runner on a core window of the scene (its halo as context).
+        # The core starts on the scene's pooling grid (a multiple of the downsampling factor), as a
+        # tile of the whole scene would; the block is cut out of it.
+        r0, c0 = r // d * d, c // d * d
+        window = (r0, c0, min(h, r + inner) - r0, min(w, c + inner) - c0)
         probs = predict_probabilities(
-            module, scene.cube[:, r0:r1, c0:c1], scene.spec.n_channels, halo, d, tile=512
+            module, scene.cube, scene.spec.n_channels, halo, d, num_classes, tile=512, core=window
         )
         core = probs[:, r - r0 : r - r0 + inner, c - c0 : c - c0 + inner]
         labels = scene.labels[r : r + inner, c : c + inner]

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define CROPCUBE_ABI_VERSION 1
+#define CROPCUBE_ABI_VERSION 2 /* 2: core window in cropcube_input, cropcube_get_info, cropcube_plan_tiles */
 
 typedef enum cropcube_status {
   CROPCUBE_OK = 0,
@@ -72,6 +72,11 @@ typedef struct cropcube_input {
   int64_t n_dates, n_bands;      /* T, C: must match the bundle */
   int64_t height, width;         /* image rows, cols (>= 1) */
   int64_t stride_date, stride_band, stride_row, stride_col; /* elements */
+  /* Core window: the pixels to classify, rows [core_row, core_row + core_rows) and cols likewise,
+   * inside the height x width extent; the rest of the extent is context (a halo the caller already
+   * read). All four 0 = the whole extent. The output holds the core only (core_rows x core_cols). A
+   * caller whose window is one core plus the bundle's halo gets exactly one forward pass. */
+  int64_t core_row, core_col, core_rows, core_cols;
 } cropcube_input;
 
 typedef struct cropcube_output {
@@ -87,6 +92,17 @@ typedef struct cropcube_output {
 } cropcube_output;
 
 typedef struct cropcube_model cropcube_model;
+
+/* What a handle runs with: the bundle's facts and the effective options (defaults resolved). */
+typedef struct cropcube_info {
+  int64_t n_dates, n_bands, n_classes, halo, downsampling_factor;
+  int64_t tile_size;       /* core tile edge in use (the requested one rounded to the downsampling factor) */
+  int64_t batch_size;      /* tiles per forward pass */
+  int32_t device;          /* CROPCUBE_DEVICE_CPU or CROPCUBE_DEVICE_CUDA (never AUTO) */
+  int32_t num_threads;     /* requested CPU threads; 0 = sized per batch to the free CPUs */
+  int32_t precision;       /* the precision in use (never AUTO) */
+  int32_t nonfinite;       /* cropcube_nonfinite */
+} cropcube_info;
 
 /* Library version string and ABI version. */
 const char* cropcube_version(void);
@@ -123,9 +139,25 @@ const char* cropcube_metadata_json(const cropcube_model* model);
 int cropcube_model_info(const cropcube_model* model, int64_t* n_dates, int64_t* n_bands, int64_t* n_classes,
                         int64_t* halo, int64_t* downsampling_factor);
 
+/* The handle's effective settings and bundle facts. CROPCUBE_E_INVALID_ARGUMENT on NULL. */
+int cropcube_get_info(const cropcube_model* model, cropcube_info* info);
+
+/*
+ * The tile plan cropcube_classify runs (no model needed): the core window core[4] = {row, col, rows,
+ * cols} (NULL = the whole extent) of a height x width extent cut into cores of the effective tile size
+ * (tile_size, 0 = default, rounded up to downsampling_factor), each read with `halo` pixels of context
+ * clipped to the extent. Writes the effective tile size, the tile count, and up to max_tiles tiles as 8
+ * int64 each: core row0, row1, col0, col1, window row0, row1, col0, col1 ([start, stop)). tiles may be
+ * NULL with max_tiles 0 to ask for the count; a too small max_tiles is CROPCUBE_E_INVALID_ARGUMENT.
+ */
+int cropcube_plan_tiles(int64_t height, int64_t width, int32_t tile_size, int64_t downsampling_factor, int64_t halo,
+                        const int64_t* core, int64_t* effective_tile_size, int64_t* tiles, size_t max_tiles,
+                        size_t* n_tiles);
+
 /*
  * Classify: tiled inference (tile + halo, aligned to the downsampling factor, centre-crop stitching),
- * equal to whole-image inference. Pixels whose bands are all equal to the bundle's nodata value get
+ * equal to whole-image inference; only the input's core window is classified (see cropcube_input).
+ * Pixels whose bands are all equal to the bundle's nodata value get
  * class 0. Thread-safe on one handle. Nothing is written to the output on failure... except that a
  * failure after some tiles were written leaves those tiles; callers that need all-or-nothing write to a
  * scratch buffer.

@@ -32,6 +32,8 @@ import numpy.typing as npt
 from cropcube.bundle.metadata import BundleMetadata
 from cropcube.calendar import cube_dates, dates_from_descriptions, dates_from_time_axis
 from cropcube.errors import InputError
+from cropcube.inference.map_rule import clear_non_cropland
+from cropcube.inference.result import ClassMaps
 from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
@@ -44,7 +46,7 @@ from cropcube.rasdaman.writeback.stores import (
     owned,
     record_intent,
 )
-from cropcube.tiling import Tile, effective_tile_size, plan_tiles
+from cropcube.tiling import DEFAULT_TILE_SIZE, Tile, effective_tile_size, plan_tiles
 
 log = logging.getLogger(__name__)
 MODES = ("client", "udf")
@@ -61,8 +63,14 @@ class TileClassifier(Protocol):
         """The model's bundle metadata (halo, downsampling factor, classes, provenance)."""
         ...
 
-    def classify_array(self, cube: npt.NDArray[Any], *, doy: Any = None) -> npt.NDArray[np.uint8]:
-        """Classes (H, W) of a raw-DN cube (channels, H, W) whose dates have day of year ``doy``."""
+    def run(
+        self, cube: npt.NDArray[Any], *, core: tuple[int, int, int, int] | None = None, doy: Any = None
+    ) -> ClassMaps:
+        """Maps of the ``core`` window ``(row, col, rows, cols)`` of a raw-DN cube (channels, H, W).
+
+        The rest of the cube is context (the halo read around the core); nodata pixels are class 0.
+        ``doy``: day of year of the cube's dates (None: the model's default dates).
+        """
         ...
 
 
@@ -238,7 +246,7 @@ def classify_coverage(
     classifier: TileClassifier | None = None,
     area: tuple[float, float, float, float] | None = None,
     cells: tuple[int, int, int, int] | None = None,
-    tile_size: int = 512,
+    tile_size: int = DEFAULT_TILE_SIZE,
     progress_path: str | Path | None = None,
     restart: bool = False,
     replace: bool = False,
@@ -370,20 +378,26 @@ def _prepare_output(
 def _classify_here(
     classifier: TileClassifier,
     cube: npt.NDArray[Any],
+    t: Tile,
     model: BundleMetadata,
     what: str,
     doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[Any]:
-    """Client mode: the kernel on the window (cells in the input's own type)."""
+    """Client mode: the kernel on the tile's window read once, classifying its core in one call.
+
+    The window is the core plus the halo, so the kernel runs one pass per tile (for cores up to its
+    tile size) and returns the core only; it sets nodata pixels to class 0, and the map rule shared
+    with ``cropcube classify`` sets non-cropland to 0 (:mod:`cropcube.inference.map_rule`).
+    """
     if cube.dtype.name not in CELL_TYPES:
         raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
+    rows, cols = t.core_in_window
+    core = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
     # Without dates (a format-1 bundle) the plain call: classifiers need not know about dates.
-    classes = np.asarray(
-        classifier.classify_array(cube) if doy is None else classifier.classify_array(cube, doy=doy)
-    )
-    if classes.shape != cube.shape[1:]:
-        raise InputError("classifier", f"returned {classes.shape} for a {cube.shape[1]}x{cube.shape[2]} tile")
-    return np.where((cube == model.spec.nodata).all(axis=0), 0, classes)
+    maps = classifier.run(cube, core=core) if doy is None else classifier.run(cube, core=core, doy=doy)
+    if maps.classes.shape != t.core_shape:
+        raise InputError("classifier", f"returned {maps.classes.shape} for a {t.core_shape} tile core")
+    return clear_non_cropland(maps, cube[(slice(None), rows, cols)], model.spec).classes
 
 
 def _classify_tile(
@@ -396,17 +410,16 @@ def _classify_tile(
     udf: str,
     doy: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.uint8]:
-    rows, cols = t.core_in_window
     what = f"tile {t.key} of {source.name}"
     read_row, read_col = t.window_rows[0], t.window_cols[0]
     read_height, read_width = t.window_shape
     if mode == "client":
         assert classifier is not None
         cube = store.read(source, read_col, read_row, read_width, read_height)
-        classes = _classify_here(classifier, cube, model, what, doy)
-    else:
+        classes = _classify_here(classifier, cube, t, model, what, doy)
+    else:  # the server classifies the whole window: the halo is cropped here
         assert isinstance(store, PetascopeStore) and source.grid is not None
         e, n = read_subsets(source.grid, read_col, read_row, read_width, read_height)
         query = udf_query(source.name, (e.lo or 0.0, e.hi or 0.0), (n.lo or 0.0, n.hi or 0.0), udf)
-        classes = store.udf_classes(query, what, read_height, read_width)
-    return np.ascontiguousarray(_classes_as_uint8(classes, model.classes.num_classes, what)[rows, cols])
+        classes = store.udf_classes(query, what, read_height, read_width)[t.core_in_window]
+    return np.ascontiguousarray(_classes_as_uint8(classes, model.classes.num_classes, what))
