@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cropcube.bundle import load_bundle
 from cropcube.bundle.io import read_metadata
@@ -25,6 +27,11 @@ from calendar_bundle import CALENDAR, MEAN, dates_2019, make_calendar_bundle
 @pytest.fixture(scope="module")
 def bundle2(tmp_path_factory):
     return make_calendar_bundle(tmp_path_factory.mktemp("cal") / "cal.pt")
+
+
+@pytest.fixture(scope="module")
+def bundle2_module(bundle2):
+    return load_bundle(bundle2).module
 
 
 def _cube(t: int, size: int = 24, seed: int = 0) -> torch.Tensor:
@@ -113,3 +120,21 @@ def test_module_refuses_bad_dates_with_a_clear_runtime_error(bundle2, t, doy, sa
         module(*args)
     assert _message(info.value).startswith("builtins.RuntimeError: cropcube: ")
     assert info.match(says)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_any_calendar_inside_the_declared_one_runs_and_any_other_is_refused(bundle2_module, data):
+    t = data.draw(st.integers(min_value=1, max_value=14), label="T")
+    days = data.draw(
+        st.lists(st.integers(min_value=-5, max_value=370), min_size=t, max_size=t, unique=True), label="doy"
+    )
+    doy = torch.tensor(sorted(days), dtype=torch.float32)
+    x = _cube(t, 6, seed=t)
+    inside = 3 <= t <= 12 and doy.min() >= 1 and doy.max() <= 335
+    if inside:
+        out = bundle2_module(x, doy)
+        assert out.shape == (1, 76, 6, 6) and torch.isfinite(out).all()
+    else:
+        with pytest.raises((RuntimeError, torch.jit.Error), match="cropcube: "):
+            bundle2_module(x, doy)

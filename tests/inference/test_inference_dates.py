@@ -184,6 +184,8 @@ def test_classifier_checks_dates_before_running(bundle2, bundle_path):
         clf.classify_array(cube, doy=[100, 150, 200, 250, 350])
     with pytest.raises(InputError, match="strictly increasing"):
         clf.classify_array(cube, doy=[100, 150, 150, 250, 300])
+    with pytest.raises(InputError, match="a cube of other dates needs their day of year"):
+        clf.classify_array(cube)  # 5 dates, none given: the default calendar has 7
     old = Classifier(bundle_path, backend="python")
     with pytest.raises(InputError, match="format 1"):
         old.classify_array(np.full((28, 8, 8), 1000, np.uint16), doy=np.arange(7) * 30.0 + 60)

@@ -149,7 +149,14 @@ class Classifier:
         """
         days = self.checked_doy(doy)
         n_channels = self.metadata.spec.n_channels if days is None else days.size * self.metadata.spec.n_bands
-        view = image_view(cube, n_channels, axis_order)
+        try:
+            view = image_view(cube, n_channels, axis_order)
+        except InputError as exc:
+            if days is None and self.metadata.calendar is not None:  # a cube of other dates, none given
+                raise InputError(
+                    "cube", f"{exc.problem}; a cube of other dates needs their day of year (doy)"
+                ) from None
+            raise
         if core is not None and axis_order != "image":
             raise InputError("core", "a core window needs axis_order='image'")
         if days is not None and self.backend == "native" and np.array_equal(days, self._default_doy()):
