@@ -189,3 +189,25 @@ def test_classifier_checks_dates_before_running(bundle2, bundle_path):
     old = Classifier(bundle_path, backend="python")
     with pytest.raises(InputError, match="format 1"):
         old.classify_array(np.full((28, 8, 8), 1000, np.uint16), doy=np.arange(7) * 30.0 + 60)
+
+
+def test_a_cube_without_dates_gets_the_default_calendar_and_the_user_is_told(bundle2, tmp_path):
+    cfg = SceneConfig(seed=8, height=32, width=32, supersample=1)  # the 7 default dates
+    scene = write_scene(generate_scene(cfg), tmp_path / "s")
+    bare = _without_descriptions(scene["cube"], tmp_path / "bare.tif")
+    args = [
+        "classify",
+        str(bare),
+        "-o",
+        str(tmp_path / "m.tif"),
+        "--model",
+        str(bundle2),
+        "--backend",
+        "python",
+    ]
+    res = CliRunner().invoke(app, [*args, "--no-progress", "--no-quicklook"])
+    assert res.exit_code == 0, res.output
+    report = res.output.split("WARNING:", 1)[1]  # repeated after the report, where the eye lands
+    assert "no dates known" in report and "assuming the bundle's default calendar 2018-01-08" in report
+    with rasterio.open(tmp_path / "m.tif") as got:
+        np.testing.assert_array_equal(got.read(1), _classify(scene["cube"], tmp_path / "d.tif", bundle2))

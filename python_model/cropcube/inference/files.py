@@ -364,8 +364,9 @@ def plan_file_job(
     block = max(tile, (block_size or (VOTING_BLOCK_SIZE if voter else DEFAULT_BLOCK_SIZE)) // tile * tile)
     height, width = info.grid.shape
     blocks = list(plan_tiles(height, width, block, meta.halo, factor=meta.downsampling_factor))
+    warnings = [w for w in (warning, known.warning) if w]  # dates assumed or ignored: said after the report
     return FileJob(cube, output, clf, info, blocks, confidence, quicklook, progress, ids, voter, parcel_run,
-                   parcel_format, cropland, [warning] if warning else [], known.doy)  # fmt: skip
+                   parcel_format, cropland, warnings, known.doy)  # fmt: skip
 
 
 # -- phase 2: classify the blocks (resumable) -------------------------------------------------------
