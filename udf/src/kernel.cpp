@@ -128,6 +128,8 @@ int load_bundle(const std::string& bytes, const std::string& path, const c10::De
                 std::shared_ptr<LoadedBundle>* out) {
   auto b = std::make_shared<LoadedBundle>();
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+  std::string why;
+  if (!zip_intact(bytes, &why)) return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a TorchScript bundle (" + why + ")");
   try {
     std::istringstream stream(bytes);
     b->module = torch::jit::load(stream, device, extra);

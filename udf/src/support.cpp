@@ -141,6 +141,39 @@ int read_bundle_bytes(const std::string& path, std::string* bytes, FileFingerpri
   return CROPCUBE_OK;
 }
 
+namespace {
+uint32_t le32(const std::string& b, size_t at) {
+  return uint32_t(uint8_t(b[at])) | uint32_t(uint8_t(b[at + 1])) << 8 | uint32_t(uint8_t(b[at + 2])) << 16 |
+         uint32_t(uint8_t(b[at + 3])) << 24;
+}
+uint16_t le16(const std::string& b, size_t at) { return uint16_t(uint8_t(b[at]) | uint8_t(b[at + 1]) << 8); }
+}  // namespace
+
+bool zip_intact(const std::string& b, std::string* why) {
+  constexpr size_t kEocd = 22;
+  if (b.size() < kEocd + 4 || le32(b, 0) != 0x04034b50u) return *why = "not a zip archive", false;
+  // The end-of-central-directory record: within the last 64 KiB + 22 bytes (its comment is at most 64 KiB).
+  size_t eocd = std::string::npos;
+  for (size_t at = b.size() - kEocd + 1; at-- > 0 && b.size() - at <= kEocd + 0xFFFF;)
+    if (le32(b, at) == 0x06054b50u) {
+      eocd = at;
+      break;
+    }
+  if (eocd == std::string::npos) return *why = "truncated or damaged zip archive (no end of central directory)", false;
+  const uint32_t entries = le16(b, eocd + 10), cd_size = le32(b, eocd + 12), cd_offset = le32(b, eocd + 16);
+  if (cd_size == 0xFFFFFFFFu || cd_offset == 0xFFFFFFFFu || entries == 0xFFFF) return true;  // zip64: torch checks
+  if (uint64_t(cd_offset) + cd_size > eocd) return *why = "truncated or damaged zip archive (central directory out of bounds)", false;
+  size_t at = cd_offset;
+  for (uint32_t i = 0; i < entries; ++i) {
+    if (at + 46 > uint64_t(cd_offset) + cd_size || le32(b, at) != 0x02014b50u)
+      return *why = "damaged zip archive (central directory entry " + std::to_string(i) + ")", false;
+    const uint64_t local = le32(b, at + 42), packed = le32(b, at + 20);
+    if (local + 30 + packed > cd_offset) return *why = "truncated zip archive (entry " + std::to_string(i) + ")", false;
+    at += 46 + size_t(le16(b, at + 28)) + le16(b, at + 30) + le16(b, at + 32);
+  }
+  return true;
+}
+
 bool json_number(const std::string& json, const std::string& key, double* value) {
   std::string pat = "\"" + key + "\":";
   size_t p = json.find(pat);

@@ -41,6 +41,11 @@ struct FileFingerprint {
 // file is replaced meanwhile) and fingerprint those bytes.
 int read_bundle_bytes(const std::string& path, std::string* bytes, FileFingerprint* out);
 
+// Whether bytes form a complete zip archive (local header first, end-of-central-directory record,
+// every central directory entry and the data it points to within bounds); else the reason in `why`.
+// Checked before libtorch's zip reader sees the bytes: it leaks on damaged archives.
+bool zip_intact(const std::string& bytes, std::string* why);
+
 // Number after "key": at its first occurrence in compact JSON (our canonical metadata); false if absent.
 bool json_number(const std::string& json, const std::string& key, double* value);
 // String value of "key": at its first occurrence; false if absent.

@@ -207,6 +207,7 @@ def _check(lib: ctypes.CDLL, status: int, what: str) -> None:
     if status == OK:
         return
     message = (lib.cropcube_last_error() or b"").decode(errors="replace")
+    message = message.removeprefix(f"{what}: ")  # the kernel names the bundle file itself
     if status in _INPUT_ERRORS:
         raise InputError(what, message)
     raise KernelError(f"{what}: {message} (status {status})")
