@@ -256,11 +256,6 @@ CASES: list[Case] = [
         "cube_2dates.tif",
         "2 dates is outside the bundle's range of 3..12 dates",
     ),
-    C(  # until the kernel's C ABI takes dates (issue 13, kernel part): refused, never substituted
-        "classify-dates-native-kernel",
-        "classify {cube_2019} -o {out}/c.tif --model {bundle2} --backend native --no-progress",
-        "this kernel cannot take dates",
-    ),
     # -- classify: the outputs -------------------------------------------------------------------
     C("classify-out-missing", "classify {cube}", "'--output'"),
     C("classify-out-is-dir", "classify {cube} -o {out}", "is a directory"),

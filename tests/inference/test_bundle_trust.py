@@ -56,6 +56,7 @@ class _Broken(nn.Module):
         super().__init__()
         self.inner = inner
         self.n_dates, self.n_bands, self.nodata = inner.n_dates, inner.n_bands, inner.nodata
+        self.register_buffer("doy", inner.doy.clone())
         self.how = how
 
     def forward(self, x: Tensor) -> Tensor:

@@ -163,18 +163,33 @@ def test_classify_with_a_format_1_bundle_warns_and_keeps_its_own_dates(bundle_pa
     assert "differ from the model's training dates" in caplog.text and "datetime.date" not in caplog.text
 
 
-def test_native_kernel_refuses_other_dates_instead_of_substituting(bundle2, scene2019, native_lib):
-    clf = Classifier(bundle2, backend="native")
+def test_native_kernel_takes_the_cubes_own_dates_like_the_python_backend(bundle2, scene2019, native_lib):
+    """The kernel's doy input: other dates (and another T) give the python backend's classes, and the
+    dates change the map (they are used, not replaced by the default calendar)."""
+    native, python = Classifier(bundle2, backend="native"), Classifier(bundle2, backend="python")
     with rasterio.open(scene2019["cube"]) as src:
         cube = src.read()
-    with pytest.raises(InputError, match="this kernel cannot take dates"):
-        clf.classify_array(cube, doy=day_of_year(DATES))
-    default = np.tile(cube[:4], (7, 1, 1))  # the default calendar's 7 dates: the kernel runs it
-    python = Classifier(bundle2, backend="python")
-    np.testing.assert_array_equal(
-        clf.classify_array(default, doy=python.metadata.accepted_calendar().default_doy),
-        python.classify_array(default),
-    )
+    days = day_of_year(DATES)
+    got = native.classify_array(cube, doy=days)
+    np.testing.assert_array_equal(got, python.classify_array(cube, doy=days))
+    shifted = native.classify_array(cube, doy=days - 40)
+    assert (shifted != got).mean() > 0.01
+    with pytest.raises(InputError, match="strictly increasing"):
+        native.run(cube, doy=days[::-1].copy())  # checked by the Classifier before the kernel
+
+
+def test_the_kernel_checks_dates_itself(bundle2, scene2019, native_lib):
+    """The C ABI refuses bad calendars even from a caller that skips the Classifier's checks."""
+    with rasterio.open(scene2019["cube"]) as src:
+        cube = src.read()
+    native = Classifier(bundle2, backend="native")._runner
+    days = day_of_year(DATES).astype(np.float32)
+    with pytest.raises(InputError, match="strictly increasing"):
+        native.run(cube, doy=days[::-1].copy())
+    with pytest.raises(InputError, match="outside the bundle's season"):
+        native.run(cube, doy=np.linspace(5, 400, days.size, dtype=np.float32))
+    with pytest.raises(InputError, match="days of year for a cube of"):
+        native.run(cube, doy=days[:-1])
 
 
 def test_classifier_checks_dates_before_running(bundle2, bundle_path):

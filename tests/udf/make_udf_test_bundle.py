@@ -84,6 +84,8 @@ def make_bundle(path: Path, seed: int = 7, arch: str | None = None) -> Path:
         training={"data": "none (random seeded weights, for UDF tests only)"},
     )
     save_bundle(torch.jit.script(module), metadata, path)
+    # Its dates, for the C++ hosts' crop.classify_dates tests (they cannot read the bundle themselves).
+    path.with_suffix(".doy").write_text(" ".join(f"{d:g}" for d in spec.day_of_year()) + "\n")
     return path
 
 

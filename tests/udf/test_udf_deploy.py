@@ -108,6 +108,8 @@ def test_cpp_deploy_builds_installs_restarts_then_registers(
         "start_rasdaman.sh",
         "rasql delete function crop.classify",
         "rasql create function crop.classify",
+        "rasql delete function crop.classify_dates",
+        "rasql create function crop.classify_dates",
         "rasql select sdom",
     ]
     udf_dir = rmanhome / "share" / "rasdaman" / "udf"

@@ -121,7 +121,37 @@ std::string kernel_message(int status) {
 
 }  // namespace
 
-Plan plan_classification(const ArrayView& view, const ModelShape& model) {
+std::vector<float> read_doy(const ArrayView& view) {
+  if (view.domain.size() != 1 || !view.domain[0].bounded || view.domain[0].hi < view.domain[0].lo)
+    throw UdfError("dates: a 1-D array of day-of-year values is needed, got domain " + format_domain(view.domain));
+  const size_t elem = band_type_size(view.band_type);
+  if (view.n_bands != 1 || elem == 0 || view.band_type == BandType::Bool || view.data == nullptr)
+    throw UdfError("dates: cells must be one number each, got '" + view.type_name + "'");
+  const int64_t span = view.domain[0].hi - view.domain[0].lo;
+  if (span >= 366) throw UdfError("dates: " + std::to_string(span + 1) + " values; a season has at most 366 days");
+  const size_t n = size_t(span) + 1;
+  if (view.byte_size != n * elem || view.type_length != int64_t(elem))
+    throw UdfError("dates: array holds " + std::to_string(view.byte_size) + " bytes for " + std::to_string(n) +
+                   " cells of " + std::to_string(elem) + " bytes");
+  std::vector<float> days(n);
+  const auto* p = static_cast<const unsigned char*>(view.data);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char* c = p + i * elem;
+    switch (view.band_type) {
+      case BandType::UInt8: days[i] = float(*c); break;
+      case BandType::Int8: days[i] = float(int8_t(*c)); break;
+      case BandType::UInt16: { uint16_t v; std::memcpy(&v, c, 2); days[i] = float(v); break; }
+      case BandType::Int16: { int16_t v; std::memcpy(&v, c, 2); days[i] = float(v); break; }
+      case BandType::UInt32: { uint32_t v; std::memcpy(&v, c, 4); days[i] = float(v); break; }
+      case BandType::Int32: { int32_t v; std::memcpy(&v, c, 4); days[i] = float(v); break; }
+      case BandType::Float32: std::memcpy(&days[i], c, 4); break;
+      default: { double v; std::memcpy(&v, c, 8); days[i] = float(v); break; }
+    }
+  }
+  return days;
+}
+
+Plan plan_classification(const ArrayView& view, const ModelShape& model, const std::vector<float>* doy) {
   const size_t dims = view.domain.size();
   if (dims != 2 && dims != 3) {
     throw UdfError("input is " + std::to_string(dims) + "-D " + format_domain(view.domain) +
@@ -155,15 +185,16 @@ Plan plan_classification(const ArrayView& view, const ModelShape& model) {
                    " is neither pixel- nor channel-interleaved");
   }
 
-  const int64_t T = model.n_dates;
+  const int64_t T = doy ? int64_t(doy->size()) : model.n_dates;  // the kernel checks T against the bundle
   const int64_t C = model.n_bands;
   const int64_t TC = checked_mul(T, C, "model channels");
   const bool three_d = dims == 3;
   const int64_t n_time = three_d ? extent[0] : 1;
   const int64_t E = three_d ? extent[1] : extent[0];
   const int64_t N = three_d ? extent[2] : extent[1];
+  const std::string needs = doy ? "with " + std::to_string(T) + " dates given, it needs " : "this model needs ";
   if (!three_d && view.n_bands != TC) {
-    throw UdfError("2-D input cells have " + std::to_string(view.n_bands) + " bands; this model needs " +
+    throw UdfError("2-D input cells have " + std::to_string(view.n_bands) + " bands; " + needs +
                    std::to_string(TC) + " (" + std::to_string(T) + " dates x " + std::to_string(C) +
                    " bands, date-major), or a 3-D (t, E, N) array with " + std::to_string(C) + "-band cells");
   }
@@ -173,7 +204,7 @@ Plan plan_classification(const ArrayView& view, const ModelShape& model) {
   }
   if (three_d && n_time != T) {
     throw UdfError("3-D input has " + std::to_string(n_time) + " time slices " + format_domain(view.domain) +
-                   "; this model needs " + std::to_string(T) + " dates");
+                   "; " + needs + std::to_string(T) + " dates");
   }
 
   const int64_t plane = checked_mul(E, N, "input domain");
@@ -193,6 +224,7 @@ Plan plan_classification(const ArrayView& view, const ModelShape& model) {
   in.dtype = dtype;
   in.n_dates = T;
   in.n_bands = C;
+  in.doy = doy ? doy->data() : nullptr;
   in.height = N;  // image row = N index (index 0 = north edge)
   in.width = E;   // image col = E index
   const bool pixel = view.band_layout == BandLayout::PixelInterleaved;

@@ -49,8 +49,16 @@ struct Plan {
   int64_t out_stride_col = 0;
 };
 
-/* Validate the view against the model and describe it as kernel strides. Throws UdfError. */
-Plan plan_classification(const ArrayView& view, const ModelShape& model);
+/*
+ * Validate the view against the model and describe it as kernel strides. With `doy` (the day of year
+ * of each date, crop.classify_dates) T is its length, and the kernel reads the dates from it (the
+ * vector must outlive the classification); without, T is the bundle's default calendar. Throws UdfError.
+ */
+Plan plan_classification(const ArrayView& view, const ModelShape& model, const std::vector<float>* doy = nullptr);
+
+/* The day-of-year values of crop.classify_dates' second argument: a 1-D array of one-number cells
+ * (any integer or float type), converted to float. Throws UdfError naming "dates". */
+std::vector<float> read_doy(const ArrayView& view);
 
 /* Read T and C from an open bundle. Throws UdfError. */
 ModelShape model_shape(const cropcube_model* model);

@@ -3,7 +3,8 @@
  *
  * Registered with
  *   create function crop.classify (array cube) returns array language cpp extern "crop.so"
- * rasdaman resolves the C symbol from the part after the namespace: `classify`.
+ *   create function crop.classify_dates (array cube, array doy) returns array language cpp extern "crop.so"
+ * rasdaman resolves the C symbol from the part after the namespace: `classify`, `classify_dates`.
  *
  * Everything else (validation, layouts, orientation, the per-process bundle) is in adapter.cc and is
  * tested without rasdaman. Error reporting: inside, every failure is a C++ exception; at this outermost
@@ -105,11 +106,14 @@ cropcube_udf::ArrayView view_of(r_GMarray& cube) {
   return view;
 }
 
-r_GMarray* classify_or_throw(r_GMarray* cube) {
+r_GMarray* classify_or_throw(r_GMarray* cube, r_GMarray* dates) {
   if (cube == nullptr) throw cropcube_udf::UdfError("no input array");
   const cropcube_udf::ArrayView view = view_of(*cube);
+  std::vector<float> doy;
+  if (dates != nullptr) doy = cropcube_udf::read_doy(view_of(*dates));
   const cropcube_udf::SharedModel model = cropcube_udf::process_model();  // reloaded when the files change
-  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model.get()));
+  const cropcube_udf::Plan plan = cropcube_udf::plan_classification(view, cropcube_udf::model_shape(model.get()),
+                                                                   dates != nullptr ? &doy : nullptr);
 
   std::unique_ptr<char[]> classes(new char[plan.out_cells]);
   cropcube_udf::classify_into(plan, model.get(), reinterpret_cast<uint8_t*>(classes.get()), plan.out_cells);
@@ -123,12 +127,11 @@ r_GMarray* classify_or_throw(r_GMarray* cube) {
   return result.release();
 }
 
-}  // namespace
-
-extern "C" __attribute__((visibility("default"))) r_GMarray* classify(r_GMarray* cube) {
+/* Every failure becomes one r_Error (see the file comment); nothing else leaves the UDF. */
+r_GMarray* classify_guarded(r_GMarray* cube, r_GMarray* dates) {
   std::string message;
   try {
-    return classify_or_throw(cube);
+    return classify_or_throw(cube, dates);
   } catch (const cropcube_udf::UdfError& e) {
     message = e.what();
   } catch (const r_Error& e) {
@@ -145,4 +148,17 @@ extern "C" __attribute__((visibility("default"))) r_GMarray* classify(r_GMarray*
   r_Error error(kUdfError);
   error.set_what(cropcube_udf::udf_error_text(error.what(), message).c_str());
   throw error;
+}
+
+}  // namespace
+
+/* crop.classify(cube): the bundle's default dates. */
+extern "C" __attribute__((visibility("default"))) r_GMarray* classify(r_GMarray* cube) {
+  return classify_guarded(cube, nullptr);
+}
+
+/* crop.classify_dates(cube, doy): the day of year of each of the cube's dates (1-D array), e.g. filled
+ * by the WCPS class from the coverage's time axis; checked by the kernel against the bundle's calendar. */
+extern "C" __attribute__((visibility("default"))) r_GMarray* classify_dates(r_GMarray* cube, r_GMarray* doy) {
+  return classify_guarded(cube, doy);  // NULL dates (not from rasdaman): the default calendar
 }

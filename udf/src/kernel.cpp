@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -44,6 +45,11 @@ struct LoadedBundle {
   std::string content_hash;
   std::string path;  // where it was read from, for error messages
   int64_t n_dates = 0, n_bands = 0, n_classes = 0, halo = 0, downsampling = 1, receptive_field = 0;
+  // The calendars it accepts (format 2); a format-1 bundle: exactly its default dates.
+  bool has_calendar = false;
+  int64_t min_dates = 0, max_dates = 0;
+  double season_start = 1, season_end = 366;
+  std::vector<float> default_doy;
   float nodata = 0.f;
   bool bfloat16_parity = false;  // the metadata records bfloat16 parity on the benchmark scenes
   c10::Device device{c10::kCPU};
@@ -161,6 +167,16 @@ int load_bundle(const std::string& bytes, const std::string& path, const c10::De
     b->n_dates = b->module.attr("n_dates").toInt();
     b->n_bands = b->module.attr("n_bands").toInt();
     b->nodata = static_cast<float>(b->module.attr("nodata").toDouble());
+    torch::Tensor doy = b->module.attr("doy").toTensor().to(torch::kCPU, torch::kFloat32).contiguous();
+    b->default_doy.assign(doy.data_ptr<float>(), doy.data_ptr<float>() + doy.numel());
+    b->min_dates = b->max_dates = b->n_dates;
+    if (b->module.hasattr("has_calendar") && b->module.attr("has_calendar").toBool()) {
+      b->has_calendar = true;
+      b->min_dates = b->module.attr("min_dates").toInt();
+      b->max_dates = b->module.attr("max_dates").toInt();
+      b->season_start = b->module.attr("season_start").toDouble();
+      b->season_end = b->module.attr("season_end").toDouble();
+    }
   } catch (const std::exception&) {
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": module is not a cropcube InferenceModule (no n_dates/n_bands/nodata)");
   }
@@ -169,7 +185,8 @@ int load_bundle(const std::string& bytes, const std::string& path, const c10::De
   b->receptive_field = int64_t(rf);
   b->n_classes = int64_t(classes);
   if (b->n_dates < 1 || b->n_bands < 1 || b->downsampling < 1 || b->halo < 0 || b->halo % b->downsampling != 0 ||
-      b->n_classes < 1 || b->n_classes > 255)
+      b->n_classes < 1 || b->n_classes > 255 || int64_t(b->default_doy.size()) != b->n_dates || b->min_dates < 1 ||
+      b->min_dates > b->n_dates || b->max_dates < b->n_dates || b->max_dates > 366)
     return fail(CROPCUBE_E_BAD_BUNDLE, path + ": inconsistent bundle metadata (dates, bands, halo, downsampling, classes)");
   b->module.eval();
   b->device = device;
@@ -320,7 +337,10 @@ class Runner {
     cuda_ = b.device.is_cuda();
     tile_ = effective_tile_size(o.tile_size, b.downsampling);
     batch_ = effective_batch(b, o);
-    k_ = b.n_dates * b.n_bands;
+    k_ = in.n_dates * b.n_bands;
+    // Days of year go to the module only for a calendar (format 2); a format-1 module has its own.
+    if (b.has_calendar && in.doy)
+      doy_ = torch::from_blob(const_cast<float*>(in.doy), {in.n_dates}, torch::kFloat32).clone().to(b.device);
   }
 
   int run() {
@@ -378,7 +398,7 @@ class Runner {
     if (!cuda_ && o_.num_threads == 0) size_threads();
     const Tile& t0 = batch->tiles.front();
     torch::Tensor x = cuda_ ? batch->host.to(b_.device, /*non_blocking=*/true) : batch->host;
-    torch::Tensor logits = checked_logits(module_.forward({x}), x);
+    torch::Tensor logits = checked_logits(doy_.defined() ? module_.forward({x, doy_}) : module_.forward({x}), x);
     const int64_t oy = t0.cy0 - t0.wy0, ox = t0.cx0 - t0.wx0, ch = t0.cy1 - t0.cy0, cw = t0.cx1 - t0.cx0;
     // The arg-max reads the logits in the precision they come in: converting bfloat16 logits (76 per
     // pixel) to float32 first cost as much as bfloat16 saved in the network. Confidence and
@@ -484,6 +504,7 @@ class Runner {
   int max_threads_ = at::get_num_threads();
   int64_t tile_ = 0, batch_ = 1, k_ = 0;
   std::vector<uint8_t> bad_;
+  torch::Tensor doy_;  // (T,) on the device, or undefined: the module's default dates
 };
 
 // Restores the calling thread's intra-op thread count on exit (the kernel sizes its own per batch).
@@ -538,10 +559,44 @@ int open_model(const char* path_arg, const cropcube_options* opts_arg, cropcube_
   return CROPCUBE_OK;
 }
 
+// The input's calendar against the bundle's: T within its range, days of year finite, strictly
+// increasing and inside its season; a format-1 bundle takes only its own fixed dates.
+std::string shortest(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+int check_dates(const LoadedBundle& b, const cropcube_input& in) {
+  const int64_t t = in.n_dates;
+  if (!in.doy) {
+    if (t == b.n_dates) return CROPCUBE_OK;
+    return fail(CROPCUBE_E_SHAPE, "input: " + std::to_string(t) + " dates without their days of year (doy); the bundle's " +
+                                      "default calendar has " + std::to_string(b.n_dates));
+  }
+  if (t < b.min_dates || t > b.max_dates)
+    return fail(CROPCUBE_E_SHAPE, "input: " + std::to_string(t) + " dates, but the bundle takes " +
+                                      std::to_string(b.min_dates) + ".." + std::to_string(b.max_dates));
+  for (int64_t i = 0; i < t; ++i) {
+    const float d = in.doy[i];
+    if (!std::isfinite(d)) return fail(CROPCUBE_E_VALUE, "doy: value " + std::to_string(i) + " is not finite");
+    if (i > 0 && !(d > in.doy[i - 1]))
+      return fail(CROPCUBE_E_VALUE, "doy: dates must be strictly increasing (value " + std::to_string(i) + ")");
+    if (d < b.season_start || d > b.season_end)
+      return fail(CROPCUBE_E_VALUE, "doy: day " + shortest(d) + " is outside the bundle's season " +
+                                        shortest(b.season_start) + ".." + shortest(b.season_end));
+  }
+  if (!b.has_calendar && !std::equal(b.default_doy.begin(), b.default_doy.end(), in.doy))
+    return fail(CROPCUBE_E_VALUE, "doy: this bundle (format 1) was trained on fixed dates and takes only those");
+  return CROPCUBE_OK;
+}
+
 int classify(cropcube_model* model, const cropcube_input* input, const cropcube_output* output) {
   if (!model) return fail(CROPCUBE_E_INVALID_ARGUMENT, "model: NULL handle");
   const LoadedBundle& b = *model->bundle;
-  if (int rc = check_input(input, b.n_dates, b.n_bands)) return rc;
+  if (!input) return fail(CROPCUBE_E_INVALID_ARGUMENT, "input: NULL descriptor");
+  if (int rc = check_dates(b, *input)) return rc;
+  if (int rc = check_input(input, input->n_dates, b.n_bands)) return rc;
   Area area;
   if (int rc = resolve_area(input->height, input->width, input->core_row, input->core_col, input->core_rows,
                             input->core_cols, &area))
@@ -642,7 +697,8 @@ int cropcube_get_info(const cropcube_model* model, cropcube_info* info) {
   *info = cropcube_info{b.n_dates, b.n_bands, b.n_classes, b.halo, b.downsampling,
                         cropcube::effective_tile_size(o.tile_size, b.downsampling), cropcube::effective_batch(b, o),
                         b.device.is_cuda() ? CROPCUBE_DEVICE_CUDA : CROPCUBE_DEVICE_CPU, o.num_threads,
-                        cropcube::effective_precision(b, o), o.nonfinite};
+                        cropcube::effective_precision(b, o), o.nonfinite, b.min_dates, b.max_dates,
+                        b.season_start, b.season_end};
   return CROPCUBE_OK;
 }
 

@@ -96,8 +96,6 @@ class Classifier:
         self.options = opts.replace(backend=_backend(opts.backend))
         self.backend: str = self.options.backend
         # Dates a kernel cannot take run on the python backend when the backend was left to "auto".
-        self._dated_auto = opts.backend == "auto"
-        self._dated: TorchRunner | None = None
         self._runner: NativeModel | TorchRunner
         if self.backend == "native":
             native = NativeModel(self.model_path, self.options)
@@ -161,8 +159,7 @@ class Classifier:
             raise InputError("core", "a core window needs axis_order='image'")
         if days is not None and self.backend == "native" and np.array_equal(days, self._default_doy()):
             days = None  # the kernel's own default calendar: the same dates, no dates input needed
-        runner = self._runner_for(days)
-        maps = runner.run(view, confidence=confidence, probabilities=probabilities, core=core, doy=days)
+        maps = self._runner.run(view, confidence=confidence, probabilities=probabilities, core=core, doy=days)
         if axis_order == "rasdaman":
             maps.classes = to_caller_order(maps.classes, axis_order)
             if maps.confidence is not None:
@@ -170,23 +167,6 @@ class Classifier:
             if maps.probabilities is not None:
                 maps.probabilities = to_caller_order(maps.probabilities, axis_order)
         return maps
-
-    def _runner_for(self, days: npt.NDArray[np.float32] | None) -> NativeModel | TorchRunner:
-        """The runner for these dates.
-
-        A kernel that cannot take dates hands them to the python backend when the backend was "auto";
-        an explicit native backend refuses them, naming why (never a silent substitution).
-        """
-        if days is None or self.backend != "native" or getattr(self._runner, "takes_dates", False):
-            return self._runner
-        if not self._dated_auto:
-            return self._runner
-        if self._dated is None:
-            log.warning(
-                "the C++ kernel cannot take dates: the python backend classifies cubes of other dates"
-            )
-            self._dated = self._torch_runner(self.options.replace(backend="python", precision="auto"))
-        return self._dated
 
     def _default_doy(self) -> npt.NDArray[np.float32]:
         return self.metadata.accepted_calendar().default_doy

@@ -70,6 +70,7 @@ class _Input(ctypes.Structure):
                 "core_cols",
             )
         ],
+        ("doy", ctypes.POINTER(ctypes.c_float)),
     ]
 
 
@@ -88,6 +89,10 @@ class _Info(ctypes.Structure):
             )
         ],
         *[(n, ctypes.c_int32) for n in ("device", "num_threads", "precision", "nonfinite")],
+        ("min_dates", ctypes.c_int64),
+        ("max_dates", ctypes.c_int64),
+        ("season_start", ctypes.c_double),
+        ("season_end", ctypes.c_double),
     ]
 
 
@@ -319,15 +324,9 @@ class NativeModel:
         ``core`` = ``(row, col, rows, cols)``: classify only that window of the view (the rest is
         context); the maps then have the core's shape. Default the whole view.
 
-        ``doy`` (day of year per date) other than None is refused: this C ABI has no dates input
-        yet, and running the bundle's default dates instead would be a silent substitution.
+        ``doy``: day of year of each date, float32 (T,) (None: the bundle's default dates); the
+        kernel checks it against the bundle's calendar (T range, order, season) before running.
         """
-        if doy is not None:
-            raise InputError(
-                "dates",
-                "this kernel cannot take dates (its C ABI has no day-of-year input): classify this cube "
-                "with the python backend (--backend python), or give a cube with the bundle's default dates",
-            )
         if view.dtype not in _DTYPES:
             raise InputError("cube", f"dtype {view.dtype} is not uint16, int16 or float32")
         view = _kernel_view(view)
@@ -351,6 +350,12 @@ class NativeModel:
             core_rows=h,
             core_cols=w,
         )
+        if doy is not None:
+            days = np.ascontiguousarray(doy, dtype=np.float32)  # kept alive until the call returns
+            inp.doy = days.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            if k != days.size * self.n_bands:
+                problem = f"{days.size} days of year for a cube of {k} bands ({self.n_bands} per date)"
+                raise InputError("dates", problem)
         maps = ClassMaps(classes=np.empty((h, w), dtype=np.uint8))
         if confidence:
             maps.confidence = np.empty((h, w), dtype=np.uint8)

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define CROPCUBE_ABI_VERSION 2 /* 2: core window in cropcube_input, cropcube_get_info, cropcube_plan_tiles */
+#define CROPCUBE_ABI_VERSION 2 /* 2: core window and dates (doy) in cropcube_input, cropcube_get_info, cropcube_plan_tiles */
 
 typedef enum cropcube_status {
   CROPCUBE_OK = 0,
@@ -69,7 +69,7 @@ typedef struct cropcube_input {
   const void* data;
   size_t n_elements;       /* elements addressable from data (bounds check) */
   int32_t dtype;           /* cropcube_dtype */
-  int64_t n_dates, n_bands;      /* T, C: must match the bundle */
+  int64_t n_dates, n_bands;      /* T (within the bundle's calendar range), C (the bundle's) */
   int64_t height, width;         /* image rows, cols (>= 1) */
   int64_t stride_date, stride_band, stride_row, stride_col; /* elements */
   /* Core window: the pixels to classify, rows [core_row, core_row + core_rows) and cols likewise,
@@ -77,6 +77,10 @@ typedef struct cropcube_input {
    * read). All four 0 = the whole extent. The output holds the core only (core_rows x core_cols). A
    * caller whose window is one core plus the bundle's halo gets exactly one forward pass. */
   int64_t core_row, core_col, core_rows, core_cols;
+  /* Day of year (1..366) of each of the n_dates dates, strictly increasing; NULL = the bundle's own
+   * default dates (then n_dates must be their number). A bundle of format 2 takes any n_dates within
+   * its calendar's range and any days within its season; a format-1 bundle only its fixed dates. */
+  const float* doy;
 } cropcube_input;
 
 typedef struct cropcube_output {
@@ -102,6 +106,10 @@ typedef struct cropcube_info {
   int32_t num_threads;     /* requested CPU threads; 0 = sized per batch to the free CPUs */
   int32_t precision;       /* the precision in use (never AUTO) */
   int32_t nonfinite;       /* cropcube_nonfinite */
+  /* The calendars the bundle accepts: n_dates within [min_dates, max_dates] (n_dates above is the
+   * default calendar's), days of year within [season_start, season_end]. */
+  int64_t min_dates, max_dates;
+  double season_start, season_end;
 } cropcube_info;
 
 /* Library version string and ABI version. */

@@ -66,6 +66,9 @@ void check(bool ok, const std::string& what) {
   }
 }
 
+using ClassifyDatesFn = r_GMarray* (*)(r_GMarray*, r_GMarray*);
+ClassifyDatesFn g_classify_dates = nullptr;  // crop.classify_dates, looked up beside classify
+
 ClassifyFn load(const char* library) {
   void* handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
@@ -75,6 +78,11 @@ ClassifyFn load(const char* library) {
   void* symbol = dlsym(handle, "classify");
   if (symbol == nullptr) {
     std::fprintf(stderr, "%s has no symbol `classify`: %s\n", library, dlerror());
+    std::exit(1);
+  }
+  g_classify_dates = reinterpret_cast<ClassifyDatesFn>(dlsym(handle, "classify_dates"));
+  if (g_classify_dates == nullptr) {
+    std::fprintf(stderr, "%s has no symbol `classify_dates`: %s\n", library, dlerror());
     std::exit(1);
   }
   return reinterpret_cast<ClassifyFn>(symbol);
@@ -95,7 +103,7 @@ struct Outcome {
   bool other_exception = false;
 };
 
-Outcome call(ClassifyFn classify, r_GMarray* input) {
+Outcome call(const std::function<r_GMarray*(r_GMarray*)>& classify, r_GMarray* input) {
   Outcome outcome;
   try {
     outcome.array.reset(classify(input));
@@ -249,6 +257,38 @@ void run_bad(ClassifyFn classify) {
   check(call(classify, nullptr).error.find("no input array") != std::string::npos, "NULL input: clean error");
 }
 
+/* crop.classify_dates: the bundle's own dates (from the .doy file make_udf_test_bundle.py writes beside
+ * it) give crop.classify's map; bad dates arrays are clean errors naming "dates". */
+void run_dates(int64_t E, int64_t N, const std::vector<char>& reference) {
+  const char* model = std::getenv("CROPCUBE_MODEL");
+  const std::string bundle = model ? model : "";
+  std::ifstream file(bundle.substr(0, bundle.rfind('.')) + ".doy");
+  std::vector<float> days{std::istream_iterator<float>(file), std::istream_iterator<float>()};
+  check(!days.empty(), "the test bundle's .doy file is readable");
+  if (days.empty()) return;
+  auto as_bytes = [](const std::vector<float>& v) {
+    return std::vector<char>(reinterpret_cast<const char*>(v.data()), reinterpret_cast<const char*>(v.data() + v.size()));
+  };
+  auto dates_call = [&](const std::string& domain, const std::string& type, const std::vector<char>& bytes) {
+    auto input = make_array("[-4:4,100:105]", "ushort", 28, r_Band_Linearization::PixelInterleaved,
+                            scene_cells(E, N, false, false));
+    auto doy = make_array(domain, type, 1, r_Band_Linearization::PixelInterleaved, bytes);
+    return call([&](r_GMarray* cube) { return g_classify_dates(cube, doy.get()); }, input.get());
+  };
+  const std::string span = "[0:" + std::to_string(days.size() - 1) + "]";
+  const Outcome same = dates_call(span, "float", as_bytes(days));
+  check(same.array && std::vector<char>(same.array->get_array(), same.array->get_array() + E * N) == reference,
+        "classify_dates with the bundle's own dates equals classify: " + same.error);
+  std::vector<float> other = days;
+  other.back() -= 1;  // a format-1 bundle takes only its fixed dates: refused, never substituted
+  check(dates_call(span, "float", as_bytes(other)).error.find("fixed dates") != std::string::npos,
+        "other dates for a fixed-calendar bundle: clean error");
+  check(dates_call("[0:2]", "float", as_bytes({100, 150, 200})).error.find("dates") != std::string::npos,
+        "3 dates for a 28-band cube: clean error");
+  check(dates_call("[0:1,0:2]", "float", as_bytes(std::vector<float>(6, 100.f))).error.find("1-D") != std::string::npos,
+        "a 2-D dates array: clean error");
+}
+
 int run_selftest(ClassifyFn classify) {
   const int64_t E = 9, N = 6;  // non-square: a transpose cannot go unnoticed
   std::vector<char> reference;
@@ -273,6 +313,7 @@ int run_selftest(ClassifyFn classify) {
       if (reference.empty()) reference = got;
       check(got == reference, name + ": same map as 2-D pixel-interleaved");
     }
+  run_dates(E, N, reference);
   run_bad(classify);
   // Errors leave the library usable: a good call after the bad ones still works.
   auto again = make_array("[-4:4,100:105]", "ushort", 28, r_Band_Linearization::PixelInterleaved,

@@ -37,8 +37,6 @@ LANGUAGES = ("cpp", "python")
 DELETE_STATEMENT = f"delete function {FUNCTION}"
 DATES_FUNCTION = f"{NAMESPACE}.classify_dates"
 """``crop.classify_dates(cube, doy)``: the cube's dates as day of year (docs/udf.md "Dates")."""
-DATES_LANGUAGES = ("python",)
-"""Languages whose UDF exports ``classify_dates`` (crop.so: once the kernel's C ABI takes dates)."""
 DATES_DELETE_STATEMENT = f"delete function {DATES_FUNCTION}"
 NOT_REGISTERED = ("not found", "441")
 """Answers of ``delete function`` meaning "nothing to delete" (rasdaman error 441)."""
@@ -369,20 +367,11 @@ def plan_deploy(opts: DeployOptions) -> list[Step]:
     steps += [
         Rasql(DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
         Rasql(create_statement(opts.language), f"register {FUNCTION} ({opts.language})"),
-        *_dates_registration(opts.language),
+        Rasql(DATES_DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
+        Rasql(create_dates_statement(opts.language), f"register {DATES_FUNCTION} ({opts.language})"),
         Rasql(smoke_statement(), "smoke query: classify a constant cube, domain kept", expect=SMOKE_DOMAIN),
     ]
     return steps
-
-
-def _dates_registration(language: str) -> list[Step]:
-    """Register ``crop.classify_dates`` where the language's UDF exports it (an upgrade replaces it)."""
-    if language not in DATES_LANGUAGES:
-        return []
-    return [
-        Rasql(DATES_DELETE_STATEMENT, "remove an earlier registration (upgrade)", ignore=NOT_REGISTERED),
-        Rasql(create_dates_statement(language), f"register {DATES_FUNCTION} ({language})"),
-    ]
 
 
 def plan_undeploy(opts: DeployOptions) -> list[Step]:
