@@ -156,3 +156,11 @@ def test_config_files_load_and_bad_keys_are_named(tmp_path, flanders_config):
         config_from_dict({**flanders_config, "train": {"loss": "dice"}})
     with pytest.raises(InputError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("split", [[1.0, 0.0, 0.0], [0.8, 0.0, 0.2], [0.0, 0.5, 0.5]])
+def test_a_split_without_training_or_validation_blocks_is_refused(flanders_config, split):
+    """Without validation blocks every epoch scored 0.0 and the epoch-1 weights were exported."""
+    cfg = {**flanders_config, "data": {**flanders_config["data"], "split": split}}
+    with pytest.raises(InputError, match=r"data\.split.*needs a training and a validation share"):
+        config_from_dict(cfg)

@@ -68,13 +68,16 @@ def from_netcdf(
     crs: options.Crs = None,
     like: options.Like = None,
     cog: options.Cog = True,
+    min_clear: options.MinClear = 0.5,
 ) -> None:
     """Build a cube of the clearest acquisition (SCL classes 4/5) near each wanted date."""
     from cropcube.readers.jobs import cube_from_netcdf
 
-    typer.echo(
-        cube_from_netcdf(stack, scl, dates, output, max_days=max_days, bbox=bbox, crs=crs, like=like, cog=cog)
-    )
+    report = cube_from_netcdf(
+        stack, scl, dates, output, max_days=max_days, bbox=bbox, crs=crs, like=like, cog=cog,
+        min_clear=min_clear,
+    )  # fmt: skip
+    typer.echo(report)
 
 
 @cube_app.command("info")

@@ -519,6 +519,15 @@ Resolution = Annotated[
 MaxDays = Annotated[
     int, typer.Option("--max-days", help="Use the nearest acquisition within this many days.", min=0, max=366)
 ]
+MinClear = Annotated[
+    float,
+    typer.Option(
+        "--min-clear",
+        help="Warn when the clearest acquisition near a date has less than this fraction of clear pixels.",
+        min=0.0,
+        max=1.0,
+    ),
+]
 Resampling = Annotated[
     Literal["nearest", "bilinear", "cubic", "average"],
     typer.Option("--resampling", help="nearest (keeps digital numbers), bilinear, cubic, average."),

@@ -124,6 +124,7 @@ def cube_from_netcdf(
     crs: str | None = None,
     like: str | Path | None = None,
     cog: bool = True,
+    min_clear: float = 0.5,
 ) -> str:
     """``cropcube cube from-netcdf``: a cube of the clearest acquisitions; returns the report."""
     from cropcube.readers.netcdf_stack import build_cube_from_netcdf
@@ -132,7 +133,10 @@ def cube_from_netcdf(
     require_file(scl, "SCL netCDF stack")
     output = require_output_file(output, [stack, scl, like])
     grid = target_grid(bbox, crs, 10.0, like)
-    return build_cube_from_netcdf(stack, scl, dates, output, max_days=max_days, cog=cog, grid=grid).summary()
+    report = build_cube_from_netcdf(
+        stack, scl, dates, output, max_days=max_days, cog=cog, grid=grid, min_clear=min_clear
+    )
+    return report.summary()
 
 
 def describe_cube(path: str | Path) -> str:

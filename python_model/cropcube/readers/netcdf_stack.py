@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -217,16 +217,32 @@ class NetcdfBuildReport:
     path: Path
     grid: Grid
     choices: list[DateChoice]
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """Human-readable lines."""
+        """Human-readable lines (warnings last, where the eye lands)."""
         lines = [f"wrote {self.path}: {self.grid}"]
         for c in self.choices:
             shift = "" if c.chosen == c.wanted else f" ({(c.chosen - c.wanted).days:+d} days)"
             lines.append(
                 f"  {c.wanted.isoformat()} -> {c.chosen.isoformat()}{shift}, clear {c.clear_fraction:.1%}"
             )
+        lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+
+def cloudy_choices(choices: Sequence[DateChoice], min_clear: float, max_days: int) -> list[str]:
+    """Warnings for acquisitions chosen with less than ``min_clear`` of their pixels clear.
+
+    That happens when the whole window around the wanted date is that cloudy: never silently.
+    """
+    return [
+        f"{c.wanted.isoformat()}: the clearest acquisition within {max_days} days ({c.chosen.isoformat()}) "
+        f"is only {c.clear_fraction:.0%} clear (below --min-clear {min_clear:.0%}); its pixels are mostly "
+        "cloud or shadow: widen --max-days or choose another date"
+        for c in choices
+        if c.clear_fraction < min_clear
+    ]
 
 
 def build_cube_from_netcdf(
@@ -240,6 +256,7 @@ def build_cube_from_netcdf(
     tolerance: float = 0.01,
     cog: bool = True,
     grid: Grid | None = None,
+    min_clear: float = 0.5,
 ) -> NetcdfBuildReport:
     """Write a cube of the clearest acquisitions near ``dates`` from a 10 m netCDF stack.
 
@@ -254,6 +271,8 @@ def build_cube_from_netcdf(
         cog: write a COG.
         grid: write only this part of the stack (a grid aligned with the stack's, inside it); the
             clear fractions are then counted inside it too. Default: the whole stack.
+        min_clear: a chosen acquisition with a smaller clear fraction is reported as a warning
+            (logged and in the report's summary).
 
     Returns:
         A :class:`NetcdfBuildReport`.
@@ -288,6 +307,11 @@ def build_cube_from_netcdf(
         row0, col0, target = int(offset.row_off), int(offset.col_off), grid
     scl_dates, clear = clear_fractions(scl_path, area=target)
     choices = choose_clearest(wanted, scl_dates, clear.tolist(), max_days, tolerance, str(stack_path))
+    if not 0 <= min_clear <= 1:
+        raise InputError("min-clear", f"{min_clear} is not a fraction 0..1")
+    warnings = cloudy_choices(choices, min_clear, max_days)
+    for w in warnings:
+        log.warning("%s", w)
     with _dataset(stack_path) as ds:
         dtypes = {ds.variables[b].dtype.name for b in bands}
         if len(dtypes) != 1:
@@ -311,4 +335,4 @@ def build_cube_from_netcdf(
             "CROPCUBE_SOURCE": Path(stack_path).name,
         }
         path = write_cube(output, target, spec, fill, cog=cog, tags=tags)
-    return NetcdfBuildReport(Path(path), target, choices)
+    return NetcdfBuildReport(Path(path), target, choices, warnings)

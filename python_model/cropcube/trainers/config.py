@@ -238,6 +238,13 @@ def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str
         cfg.data.split = tuple(float(v) for v in cfg.data.split)  # type: ignore[assignment]
     except (TypeError, ValueError):
         raise InputError(f"{where}: data.split", f"{cfg.data.split!r} is not three fractions") from None
+    if len(cfg.data.split) != 3 or cfg.data.split[0] <= 0 or cfg.data.split[1] <= 0:
+        # Without validation blocks every epoch scores 0.0 and the first one would be exported.
+        raise InputError(
+            f"{where}: data.split",
+            f"{list(cfg.data.split)} needs a training and a validation share (the exported epoch is the "
+            "best on the validation blocks), e.g. [0.8, 0.2, 0.0]",
+        )
     if isinstance(cfg.data.label_codes, dict):
         try:
             cfg.data.label_codes = {int(k): int(v) for k, v in cfg.data.label_codes.items()}
