@@ -128,13 +128,14 @@ def test_part_of_the_stack_on_an_aligned_sub_grid(tmp_path: Path, flanders: dict
 def test_a_date_whose_whole_window_is_cloudy_is_a_warning_not_a_silent_choice(
     tmp_path: Path, flanders: dict[str, Any]
 ) -> None:
-    """A window of only cloudy acquisitions (real SCL): the build says so, naming the date and the fraction."""
+    """A window of only cloudy acquisitions (real SCL): the build says so, naming the date."""
     dates, clear = clear_fractions(flanders["nc20"])
     cloudy = [d for d, c in zip(dates, clear, strict=True) if c < 0.2 and d.year == 2019]
     clearest = [d for d, c in zip(dates, clear, strict=True) if c > 0.8 and d.year == 2019]
     assert cloudy and clearest  # the real stack has both
     wanted = sorted({cloudy[0], clearest[-1] if clearest[-1] != cloudy[0] else clearest[0]})
-    report = build_cube_from_netcdf(flanders["nc10"], flanders["nc20"], wanted, tmp_path / "c.tif", max_days=0)
+    stacks = (flanders["nc10"], flanders["nc20"])
+    report = build_cube_from_netcdf(*stacks, wanted, tmp_path / "c.tif", max_days=0)
     assert len(report.warnings) == 1 and cloudy[0].isoformat() in report.warnings[0]
     assert "below --min-clear 50%" in report.summary().splitlines()[-1]
     quiet = build_cube_from_netcdf(
