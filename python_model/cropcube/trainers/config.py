@@ -38,6 +38,10 @@ class DataConfig:
         chip_size: training chip edge in pixels (multiple of 4).
         chip_stride: distance between candidate chips inside a block (default: chip_size // 2).
         chips_per_epoch: chips drawn per epoch.
+        calendar: learn calendars (:mod:`cropcube.trainers.calendars`): every batch a subset of the
+            scene's dates, ``{n_dates: [min, max], shift_days, default_dates}``; needs a calendar-free
+            model (``model.options.calendar_free: true``) and exports bundle format 2. None: the
+            scene's own fixed dates (format 1).
     """
 
     cube: str | None = None
@@ -51,6 +55,7 @@ class DataConfig:
     chip_size: int = 32
     chip_stride: int | None = None
     chips_per_epoch: int = 256
+    calendar: dict[str, Any] | None = None
 
 
 @dataclass
@@ -167,6 +172,9 @@ class TrainConfig:
             raise InputError("model.cloud_blue_threshold", f"{value} is not in [0, 1)")
         if self.data.chip_size % 4 or self.data.chip_size < 4:
             raise InputError("data.chip_size", f"{self.data.chip_size} must be a positive multiple of 4")
+        if self.data.calendar is not None and not self.model.options.get("calendar_free"):
+            problem = "needs a calendar-free model (model.options.calendar_free: true)"
+            raise InputError("data.calendar", problem)
         if (self.data.cube is None or self.data.labels is None) and self.data.synthetic is None:
             raise InputError("data", "give either cube and labels, or synthetic")
         for name in ("epochs", "batch_size", "chips_per_epoch"):

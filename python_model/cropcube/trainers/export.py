@@ -7,6 +7,7 @@ from typing import Any
 
 from cropcube.bundle.export import export_bundle
 from cropcube.bundle.metadata import BundleMetadata
+from cropcube.calendar import Calendar
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.trainers.checkpoint import load_checkpoint
@@ -48,6 +49,7 @@ def export_result(
         out_path,
         result.model_name,
         version,
+        calendar=result.calendar,
     )
 
 
@@ -58,9 +60,11 @@ def export_checkpoint(
     state = load_checkpoint(checkpoint)
     classes = classes or load_class_table()
     spec = CubeSpec.from_dict(state["spec"])
+    calendar = Calendar.from_dict(state["calendar"]) if state.get("calendar") else None
     module = build_inference_module(
-        state["model_name"], state["model_options"], spec, state["normalisation"], classes.num_classes
-    )
+        state["model_name"], state["model_options"], spec, state["normalisation"], classes.num_classes,
+        calendar,
+    )  # fmt: skip
     module.load_state_dict(state["best_state"] or state["model_state"])
     metrics = state.get("test_metrics") or {"split": "val", "best_val_miou": state.get("best_miou")}
     return export_bundle(
@@ -73,4 +77,5 @@ def export_checkpoint(
         out_path,
         state["model_name"],
         version,
+        calendar=calendar,
     )

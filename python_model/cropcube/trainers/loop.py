@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from cropcube.bundle import InferenceModule, halo_for
 from cropcube.bundle.export import build_wrapper
+from cropcube.calendar import Calendar
 from cropcube.classes import ClassTable, load_class_table
 from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import (
@@ -35,6 +36,7 @@ from cropcube.evaluation.predict import classes_from_probabilities, predict_prob
 from cropcube.evaluation.voting import ParcelVoter, parcel_accuracy, parcel_truth
 from cropcube.io import atomic_output
 from cropcube.models import build_model
+from cropcube.trainers.calendars import calendar_sampling, per_band
 from cropcube.trainers.checkpoint import load_checkpoint, save_checkpoint
 from cropcube.trainers.config import TrainConfig
 from cropcube.trainers.data import class_pixel_counts, normalisation_stats, scene_from_config
@@ -58,6 +60,7 @@ class TrainResult:
         test: test-split metrics of the best weights (pixel and, with parcel ids, voted).
         summary: training-data summary for the bundle.
         out_dir: run folder.
+        calendar: the calendars a model trained on calendar subsets accepts (bundle format 2), or None.
     """
 
     module: InferenceModule
@@ -69,14 +72,20 @@ class TrainResult:
     out_dir: Path
     model_name: str = ""
     model_options: dict[str, Any] = field(default_factory=dict)
+    calendar: Calendar | None = None
 
 
 def build_inference_module(
-    name: str, options: dict[str, Any], spec: CubeSpec, normalisation: dict[str, Any], num_classes: int
+    name: str,
+    options: dict[str, Any],
+    spec: CubeSpec,
+    normalisation: dict[str, Any],
+    num_classes: int,
+    calendar: Calendar | None = None,
 ) -> InferenceModule:
-    """The network wrapped with the cube's normalisation: raw DN in, logits out."""
+    """The network wrapped with the cube's normalisation: raw DN in, logits out (format 2: ``calendar``)."""
     net = build_model(name, n_dates=spec.n_dates, n_bands=spec.n_bands, n_classes=num_classes, **options)
-    return build_wrapper(net, spec, normalisation)
+    return build_wrapper(net, spec, normalisation, calendar)
 
 
 def region_metrics(
@@ -206,9 +215,17 @@ def train(
     kind = cfg.model.normalisation or ("max" if cfg.model.name == "reference_segnet" else "standardize")
     normalisation = normalisation_stats(scene, split.mask("train"), kind)
     normalisation["cloud_blue_threshold"] = cfg.model.cloud_threshold()
+    # Learning calendars: batches see date subsets; validation, test and export the default calendar.
+    sampling = calendar_sampling(d.calendar, scene) if d.calendar is not None else None
+    calendar = sampling.calendar(scene) if sampling is not None else None
+    scored_scene = sampling.default_scene(scene) if sampling is not None else scene
+    if sampling is not None:
+        normalisation = per_band(normalisation, scene.spec.n_bands)
 
     _set_seeds(cfg.seed)
-    module = build_inference_module(cfg.model.name, cfg.model.options, scene.spec, normalisation, k)
+    module = build_inference_module(
+        cfg.model.name, cfg.model.options, scored_scene.spec, normalisation, k, calendar
+    )
     optim = torch.optim.AdamW(module.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     steps_per_epoch = math.ceil(d.chips_per_epoch / cfg.train.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -268,9 +285,12 @@ def train(
             leave=False,
         )
         for x, y in bar:
+            doy = None
+            if sampling is not None:
+                x, doy = sampling.sample(x, rng)
             x, y = augment_batch(x, y, aug, gen)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
-                logits = module(x)
+                logits = module(x) if doy is None else module(x, doy)
             loss = loss_fn(logits, y)
             optim.zero_grad(set_to_none=True)
             loss.backward()
@@ -283,7 +303,7 @@ def train(
             bar.set_postfix(loss=f"{total / seen:.3f}")
         train_seconds += time.perf_counter() - t0
         scored: nn.Module = module if ema is None else ema.module
-        val = region_metrics(scored, scene, split, "val", k)["pixel"]
+        val = region_metrics(scored, scored_scene, split, "val", k)["pixel"]
         row = {
             "epoch": epoch + 1,
             "loss": total / max(seen, 1),
@@ -300,7 +320,8 @@ def train(
                 "epoch": epoch,
                 "model_name": cfg.model.name,
                 "model_options": cfg.model.options,
-                "spec": scene.spec.to_dict(),
+                "spec": scored_scene.spec.to_dict(),
+                "calendar": calendar.to_dict() if calendar is not None else None,
                 "normalisation": normalisation,
                 "model_state": module.state_dict(),
                 "optim_state": optim.state_dict(),
@@ -321,7 +342,7 @@ def train(
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
-    test = region_metrics(module, scene, split, "test", k, vote=True)
+    test = region_metrics(module, scored_scene, split, "test", k, vote=True)
     summary = _summary(cfg, scene, split, counts, train_seconds, cfg.train.epochs)
     if ckpt_path.is_file():  # record the final test scores so that `cropcube export` can carry them
         from cropcube.trainers.export import test_metrics_dict
@@ -333,7 +354,7 @@ def train(
         )
     return TrainResult(
         module,
-        scene.spec,
+        scored_scene.spec,
         normalisation,
         history,
         test,
@@ -341,6 +362,7 @@ def train(
         out_dir,
         cfg.model.name,
         dict(cfg.model.options),
+        calendar,
     )
 
 

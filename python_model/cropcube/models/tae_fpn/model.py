@@ -154,6 +154,72 @@ class LightTemporalEncoder(nn.Module):
         return out.view(b, h, w, -1).permute(0, 3, 1, 2)
 
 
+class CalendarFreeEncoder(nn.Module):
+    """Temporal attention pooling with no layer whose size depends on the number of dates.
+
+    For any T and any days of year: each of ``heads`` attention heads per band scores every date
+    from its C values and its day of year (sinusoidal encoding), and pools that band's values over
+    the valid dates with the softmax of those scores. The H x C pooled values are projected to the
+    output channels. What the fixed-calendar encoder's stacked profile (a Linear over T*C) learnt is
+    replaced by heads that can each attend to another part of the season.
+
+    Args:
+        n_bands: C.
+        d_pe: width of the sinusoidal day-of-year encoding.
+        out_channels: channels of the output feature map.
+        heads: attention heads per band.
+        chunk: pixels per chunk at inference.
+    """
+
+    if TYPE_CHECKING:
+        doy_freq: Tensor
+
+    def __init__(
+        self, n_bands: int = 4, d_pe: int = 16, out_channels: int = 16, heads: int = 4, chunk: int = 16384
+    ) -> None:
+        super().__init__()
+        if d_pe % 2 != 0:
+            raise ValueError("d_pe must be even")
+        if heads < 1:
+            raise ValueError("heads must be >= 1")
+        self.n_bands, self.heads, self.chunk = n_bands, heads, chunk
+        self.key = nn.Linear(n_bands, heads * n_bands)
+        self.key_pe = nn.Linear(d_pe, heads * n_bands, bias=False)
+        steps = torch.arange(0, d_pe, 2, dtype=torch.float32)
+        self.register_buffer("doy_freq", torch.exp(steps * (-math.log(1000.0) / d_pe)), persistent=False)
+        self.pooled = nn.Linear(heads * n_bands, out_channels)
+        self.out_channels = out_channels
+        self.norm = nn.BatchNorm1d(out_channels)
+
+    def forward(self, x: Tensor, valid: Tensor, doy: Tensor) -> Tensor:
+        """(B, T, C, H, W) values, (B, T, H, W) validity, doy (B, T) or (T,) -> (B, out, H, W)."""
+        b, t, c, h, w = x.shape
+        if c != self.n_bands:
+            raise RuntimeError("cropcube: input bands do not match the temporal encoder")
+        if doy.dim() == 1:
+            doy = doy.unsqueeze(0).expand(b, t)
+        angles = doy.to(x.dtype).unsqueeze(2) * self.doy_freq.to(x.dtype)
+        pe_score = self.key_pe(torch.cat([torch.sin(angles), torch.cos(angles)], dim=2))  # (B, T, H*C)
+        sample = torch.arange(b * h * w, device=x.device) // (h * w)
+        rows = x.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, c)
+        masks = (valid.permute(0, 2, 3, 1).reshape(b * h * w, t, 1).to(x.dtype) - 1.0) * 1e4
+        n = rows.shape[0]
+        step = n if self.training else self.chunk
+        out = torch.empty(n, self.out_channels, dtype=x.dtype, device=x.device)
+        hc = self.heads * c
+        for start in range(0, n, step):
+            r = rows[start : start + step]
+            m = r.shape[0]
+            # (m, T, H*C): every head's score of every date
+            scores = self.key(r) + pe_score[sample[start : start + m]] + masks[start : start + m]
+            # Clamped as in LightTemporalEncoder: masked dates must not become denormals.
+            e = torch.exp((scores - scores.amax(dim=1, keepdim=True)).clamp_(min=-80.0))
+            weights = e / (e.sum(dim=1, keepdim=True) + 1e-30)
+            pooled = (weights.view(m, t, self.heads, c) * r.unsqueeze(2)).sum(dim=1).reshape(m, hc)
+            out[start : start + m] = torch.relu(self.norm(self.pooled(pooled)))
+        return out.view(b, h, w, -1).permute(0, 3, 1, 2)
+
+
 class TaeFPN(nn.Module):
     """Light temporal attention encoder + feature pyramid; see the module docstring.
 
@@ -163,6 +229,8 @@ class TaeFPN(nn.Module):
         n_classes: crop classes (without class 0).
         widths: channels of the full-resolution feature, then of each pyramid level (1/2, 1/4, ...);
             2 to 4 levels.
+        calendar_free: use :class:`CalendarFreeEncoder` (any T, any days; for bundle format 2).
+        heads: its attention heads per band.
     """
 
     def __init__(
@@ -171,13 +239,20 @@ class TaeFPN(nn.Module):
         n_bands: int = 4,
         n_classes: int = 76,
         widths: tuple[int, ...] = (16, 32, 64, 128),
+        calendar_free: bool = False,
+        heads: int = 4,
     ) -> None:
         super().__init__()
         w = [int(v) for v in widths]
         if len(w) - 1 not in _RECEPTIVE_FIELD or min(w) < 1:
             raise ValueError(f"widths must be 3 to 5 positive channel counts, not {widths}")
         self.n_dates = n_dates
-        self.temporal = LightTemporalEncoder(n_dates, n_bands, out_channels=w[0])
+        # Calendar-free: any number of dates and any days (bundle format 2); else fixed to n_dates.
+        self.temporal: nn.Module = (
+            CalendarFreeEncoder(n_bands, out_channels=w[0], heads=heads)
+            if calendar_free
+            else LightTemporalEncoder(n_dates, n_bands, out_channels=w[0])
+        )
         self.downs = nn.ModuleList([_down(w[i], w[i + 1]) for i in range(len(w) - 1)])
         # Top-down pathway, coarsest first: project the coarser map to the finer width, add, refine.
         self.top_down = nn.ModuleList([_TopDown(w[i + 1], w[i]) for i in range(len(w) - 2, 0, -1)])
