@@ -17,7 +17,7 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from cropcube.calendar import Calendar
+from cropcube.calendar import Calendar, parse_date
 from cropcube.datasets import SceneData
 from cropcube.errors import InputError
 
@@ -84,7 +84,9 @@ class CalendarSampling:
 
 
 def calendar_sampling(options: dict[str, Any], scene: SceneData) -> CalendarSampling:
-    """Read ``data.calendar`` (``n_dates: [min, max]``, ``shift_days``, ``default_dates`` = how many).
+    """Read ``data.calendar``: ``n_dates: [min, max]``, ``shift_days``, ``default_dates``.
+
+    ``default_dates`` is how many (evenly spaced over the series) or a list of the scene's dates.
 
     Raises:
         InputError: unknown keys, a range the series cannot give, a negative shift.
@@ -94,10 +96,11 @@ def calendar_sampling(options: dict[str, Any], scene: SceneData) -> CalendarSamp
     if unknown:
         raise InputError(where, f"unknown keys {sorted(unknown)} (known: {sorted(_KEYS)})")
     t_full = scene.spec.n_dates
+    default = options.get("default_dates")
     try:
         lo, hi = (int(v) for v in options.get("n_dates", (4, 12)))
         shift = int(options.get("shift_days", 15))
-        n_default = int(options.get("default_dates", min(hi, t_full)))
+        n_default = len(default) if isinstance(default, list) else int(default or min(hi, t_full))
     except (TypeError, ValueError):
         raise InputError(where, f"{options!r}: n_dates must be [min, max], the others integers") from None
     if not 1 <= lo <= hi or lo > t_full:
@@ -108,7 +111,14 @@ def calendar_sampling(options: dict[str, Any], scene: SceneData) -> CalendarSamp
     if not lo <= n_default <= min(hi, t_full):
         raise InputError(f"{where}.default_dates", f"{n_default} is not within n_dates and the series")
     doy = scene.spec.day_of_year().astype(np.float32)
-    default_index = np.unique(np.round(np.linspace(0, t_full - 1, n_default)).astype(np.int64))
+    if isinstance(default, list):  # named dates (e.g. a layout users already have), all in the series
+        wanted = [parse_date(v, f"{where}.default_dates") for v in default]
+        missing = [d.isoformat() for d in wanted if d not in scene.spec.dates]
+        if missing:
+            raise InputError(f"{where}.default_dates", f"{missing} are not dates of the scene")
+        default_index = np.array(sorted(scene.spec.dates.index(d) for d in wanted), dtype=np.int64)
+    else:  # evenly spaced over the series
+        default_index = np.unique(np.round(np.linspace(0, t_full - 1, n_default)).astype(np.int64))
     return CalendarSampling(doy, lo, hi, shift, default_index, scene.spec.n_bands)
 
 
