@@ -17,11 +17,13 @@ from cropcube.bundle import load_bundle
 from cropcube.bundle.io import read_metadata
 from cropcube.bundle.metadata import METADATA_FILE, BundleMetadata
 from cropcube.calendar import day_of_year
+from cropcube.cube_spec import REFERENCE_2018_SPEC
 from cropcube.errors import InputError
 from cropcube.models import default_bundle_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from calendar_bundle import CALENDAR, MEAN, dates_2019, make_calendar_bundle
+from fixture_bundle import make_fixture_bundle
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +62,22 @@ def test_format_2_metadata_holds_the_calendar_and_per_band_normalisation(bundle2
     assert "Calendar (bundle format 2): 3..12 dates within day of year 1..335" in card
 
 
-def test_format_1_bundles_still_load_and_run_without_dates():
-    b = load_bundle(default_bundle_path())  # written before format 2 (forward(x) only)
+def test_format_1_bundles_still_load_and_run_without_dates(tmp_path):
+    b = load_bundle(make_fixture_bundle(tmp_path / "f1.pt"))  # one fixed calendar
     assert b.metadata.format_version == 1 and b.metadata.calendar is None
     x = _cube(7, 16)
     assert b.module(x).shape == (1, 76, 16, 16)
     np.testing.assert_array_equal(b.metadata.accepted_calendar().default_doy, b.metadata.spec.day_of_year())
+
+
+def test_the_shipped_demo_bundle_is_calendar_free_with_the_reference_layout_as_default():
+    b = load_bundle(default_bundle_path())
+    cal = b.metadata.calendar
+    assert b.metadata.format_version == 2 and cal is not None and (cal.min_dates, cal.max_dates) == (4, 12)
+    assert cal.default_dates == REFERENCE_2018_SPEC.dates  # crop.classify on the reference 28-band arrays
+    for t in (4, 7, 12):  # any T in its range, at other days
+        doy = torch.linspace(60, 300, t)
+        assert b.module(_cube(t, 16), doy).shape == (1, 76, 16, 16)
 
 
 def test_other_format_versions_and_a_missing_calendar_are_named(bundle2):

@@ -44,6 +44,7 @@ def _checkpoint_of(bundle_path: Path, out: Path) -> Path:
             "model_options": dict(meta.training.get("model_options", {})),
             "spec": meta.spec.to_dict(),
             "normalisation": meta.normalisation,
+            "calendar": meta.calendar.to_dict() if meta.calendar is not None else None,
             "model_state": state,
             "best_state": state,
             "optim_state": {},
@@ -79,22 +80,24 @@ def test_onnx_gives_the_bundles_logits_on_real_pixels(exported):
     bundle_path, onnx_path = exported
     bundle = load_bundle(bundle_path)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == ["x"]
+    assert [i.name for i in session.get_inputs()] == ["x", "doy"]  # a calendar-free (format 2) bundle
     cube = _real_cube()
     cube[:, 40:47, 10:30] = 0  # a nodata patch
+    default = bundle.metadata.accepted_calendar().default_doy.astype(np.float32)
     # The whole sample, an odd-sized crop (padded to the downsampling factor inside), a 1 x 1 pixel,
-    # and a batch of two: one graph for every size.
+    # a batch of two, and 5 of the dates at other days: one graph for every size and calendar.
     crops = [
-        cube[None],
-        cube[None, :, 3:60, 7:98],
-        cube[None, :, 50:51, 50:51],
-        np.stack([cube, cube[:, ::-1]]),
+        (cube[None], default),
+        (cube[None, :, 3:60, 7:98], default),
+        (cube[None, :, 50:51, 50:51], default),
+        (np.stack([cube, cube[:, ::-1]]), default),
+        (cube[None, 4:24], np.array([90, 130, 170, 210, 250], np.float32)),
     ]
-    for x in crops:
+    for x, doy in crops:
         x = np.ascontiguousarray(x)
-        got = session.run(None, {"x": x})[0]
+        got = session.run(None, {"x": x, "doy": np.repeat(doy[None], x.shape[0], 0)})[0]  # (B, T)
         with torch.inference_mode():
-            want = bundle.module(torch.from_numpy(x)).numpy()
+            want = bundle.module(torch.from_numpy(x), torch.from_numpy(doy)).numpy()
         assert got.shape == want.shape == (x.shape[0], 76, x.shape[2], x.shape[3])
         np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-4)
         assert (got.argmax(1) == want.argmax(1)).mean() >= 0.999

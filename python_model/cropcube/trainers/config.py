@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,19 @@ def _check_type(value: Any, default: Any, what: str) -> None:
         raise InputError(what, f"{value!r} is not {kind}")
 
 
+def _iso_dates(value: Any) -> Any:
+    """Dates as ISO text: YAML reads unquoted dates as ``datetime.date``.
+
+    A config (and the checkpoint holding it) must stay plain data that ``torch.load(weights_only=True)``
+    reads back.
+    """
+    if isinstance(value, dict):
+        return {k: _iso_dates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso_dates(v) for v in value]
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str = "config") -> TrainConfig:
     """Build and validate a :class:`TrainConfig`; relative data paths are resolved against ``base_dir``.
 
@@ -238,7 +252,7 @@ def config_from_dict(d: dict[str, Any], base_dir: Path | None = None, where: str
     """
     if not isinstance(d, dict):
         raise InputError(where, "must be a mapping at the top level")
-    d = dict(d)
+    d = _iso_dates(d)
     sections = {"data": DataConfig, "model": ModelConfig, "train": OptimConfig, "augment": AugmentSettings}
     parts = {k: _build(cls, d.pop(k, {}) or {}, f"{where}: {k}") for k, cls in sections.items()}
     cfg: TrainConfig = _build(TrainConfig, {**d, **parts}, where)
