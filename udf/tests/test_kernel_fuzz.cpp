@@ -5,8 +5,11 @@
 // Usage: test_kernel_fuzz FIXTURE_BUNDLE.pt [ignored] [iterations] [seed]
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "test_common.hpp"
 
@@ -46,7 +49,7 @@ float random_value(std::mt19937& rng, int32_t dtype) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s FIXTURE_BUNDLE.pt [ignored] [iterations] [seed]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s FIXTURE_BUNDLE.pt [CRAFTED_MANIFEST] [iterations] [seed]\n", argv[0]);
     return 2;
   }
   const int iterations = argc > 3 ? std::atoi(argv[3]) : 250;
@@ -59,6 +62,14 @@ int main(int argc, char** argv) {
   opts[1].tile_size = 0;
   cropcube_model* models[2] = {open_or_die(argv[1], &opts[0]), open_or_die(argv[1], &opts[1])};
   int counts[16] = {0};
+  // Crafted bad bundles (tests/inference/crafted_bundles.py): every tenth call runs one of them instead.
+  std::vector<std::string> crafted;
+  if (argc > 2) {
+    std::ifstream manifest(argv[2]);
+    std::string stage, path;
+    while (manifest >> stage >> path) crafted.push_back(path);
+  }
+  int crafted_calls = 0;
 
   for (int it = 0; it < iterations; ++it) {
     std::uniform_int_distribution<int> ext(1, 24), coin(0, 9);
@@ -114,6 +125,16 @@ int main(int argc, char** argv) {
       out.prob_stride_class = h * w, out.prob_stride_row = w, out.prob_stride_col = 1;
     }
     const int which = coin(rng) < 5 ? 0 : 1;
+    if (!crafted.empty() && coin(rng) == 0) {  // a bad bundle: refused at open or at classify, never OK
+      cropcube_model* bad = nullptr;
+      const std::string& path = crafted[std::uniform_int_distribution<size_t>(0, crafted.size() - 1)(rng)];
+      if (cropcube_open(path.c_str(), &opts[which], &bad) == CROPCUBE_OK) {
+        CHECK(cropcube_classify(bad, &in, &out) != CROPCUBE_OK);
+        cropcube_close(bad);
+      }
+      ++crafted_calls;
+      continue;
+    }
     const int rc = cropcube_classify(models[which], &in, &out);
     CHECK(rc >= CROPCUBE_OK && rc <= CROPCUBE_E_DEVICE);
     counts[rc & 15]++;
@@ -130,7 +151,7 @@ int main(int argc, char** argv) {
   }
   cropcube_close(models[0]);
   cropcube_close(models[1]);
-  std::printf("%s: %d iterations, ok=%d invalid=%d shape=%d value=%d runtime=%d; %d failure(s)\n", argv[0], iterations,
-              counts[0], counts[1], counts[4], counts[5], counts[6], g_failures);
+  std::printf("%s: %d iterations (%d with crafted bundles), ok=%d invalid=%d shape=%d value=%d runtime=%d; %d failure(s)\n",
+              argv[0], iterations, crafted_calls, counts[0], counts[1], counts[4], counts[5], counts[6], g_failures);
   return g_failures == 0 ? 0 : 1;
 }
