@@ -136,7 +136,9 @@ def test_bundle_mlm_item_validates(shipped_bundle):
     assert props["mlm:total_parameters"] == meta.parameters > 0
     (inp,) = [i for i in props["mlm:input"] if i["name"] == "sentinel2_time_series"]
     assert inp["bands"] == list(meta.spec.bands) == [b["name"] for b in props["bands"]]
-    assert inp["input"]["shape"][1] == meta.spec.n_channels
+    # the shipped bundle is calendar-free (format 2): T*C is dynamic and the days of year are an input
+    assert meta.calendar is not None and inp["input"]["shape"][1] == -1
+    assert [i["name"] for i in props["mlm:input"]] == ["sentinel2_time_series", "day_of_year"]
     assert all(d.isoformat() in inp["description"] for d in meta.spec.dates)
     (out,) = props["mlm:output"]
     assert out["result"]["shape"] == [-1, meta.classes.num_classes, -1, -1]
