@@ -113,11 +113,19 @@ def _make_runner(path: str, args: argparse.Namespace) -> Any:
             precision={"kernel": "auto", "kernel-bf16": "bfloat16"}.get(path, "float32"),
         )
         return clf.classify_array
+    # A calendar-free (format 2) model's ONNX graph also takes the days of year (B, T): the defaults here.
+    doy = meta.accepted_calendar().default_doy.astype(np.float32)[None]
+    takes_doy = meta.calendar is not None
     if path == "ort":
         import onnxruntime as ort
 
         session = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
-        return _Tiled(meta, lambda x: session.run(None, {"x": x})[0])
+
+        def run_ort(x: np.ndarray) -> np.ndarray:
+            feed = {"x": x, "doy": doy.repeat(len(x), 0)} if takes_doy else {"x": x}
+            return np.asarray(session.run(None, feed)[0])
+
+        return _Tiled(meta, run_ort)
     if path.startswith("ov-"):
         import openvino as ov
 
@@ -131,7 +139,7 @@ def _make_runner(path: str, args: argparse.Namespace) -> Any:
         print(f"{path}: OpenVINO runs at {hint}", file=sys.stderr)
 
         def run(x: np.ndarray) -> np.ndarray:
-            request.infer({0: x})
+            request.infer({0: x, 1: doy.repeat(len(x), 0)} if takes_doy else {0: x})
             return np.asarray(request.get_output_tensor(0).data)
 
         return _Tiled(meta, run)
