@@ -249,7 +249,7 @@ def flanders(seed: int, epochs: int, out: Path, models: list[str]) -> dict[str, 
         pick = np.sort(rng.choice(test_idx, size=t, replace=False))
         doy = day_of_year([dates[i] for i in pick]).astype(np.float32)
         cube_t = full[pick].reshape(-1, 64, 64).astype(np.uint16)
-        tests[f"unseen calendar {j + 1} (T={t})"] = (cube_t, doy, labels, split.mask("test"))
+        tests[f"unseen calendar {j + 1} (5-9 dates)"] = (cube_t, doy, labels, split.mask("test"))
     data = {"block_size": 16, "split": [0.6, 0.2, 0.2], "chip_size": 16, "chips_per_epoch": 64}
     return run_models(train_scene, fixed_idx, data, tests, split.mask("train"), seed, epochs, out, models)
 
