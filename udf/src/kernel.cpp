@@ -135,7 +135,10 @@ int load_bundle(const std::string& bytes, const std::string& path, const c10::De
   auto b = std::make_shared<LoadedBundle>();
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   std::string why;
-  if (!zip_intact(bytes, &why)) return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a TorchScript bundle (" + why + ")");
+  // A TorchScript archive holds <name>/data.pkl and <name>/version; a cropcube bundle its metadata too.
+  static const std::vector<std::string> kEntries{"/data.pkl", "/version", std::string("extra/") + kMetadataFile};
+  if (!zip_intact(bytes, kEntries, &why))
+    return fail(CROPCUBE_E_BAD_BUNDLE, path + ": not a cropcube bundle (" + why + ")");
   try {
     std::istringstream stream(bytes);
     b->module = torch::jit::load(stream, device, extra);

@@ -149,7 +149,7 @@ uint32_t le32(const std::string& b, size_t at) {
 uint16_t le16(const std::string& b, size_t at) { return uint16_t(uint8_t(b[at]) | uint8_t(b[at + 1]) << 8); }
 }  // namespace
 
-bool zip_intact(const std::string& b, std::string* why) {
+bool zip_intact(const std::string& b, const std::vector<std::string>& required, std::string* why) {
   constexpr size_t kEocd = 22;
   if (b.size() < kEocd + 4 || le32(b, 0) != 0x04034b50u) return *why = "not a zip archive", false;
   // The end-of-central-directory record: within the last 64 KiB + 22 bytes (its comment is at most 64 KiB).
@@ -162,6 +162,7 @@ bool zip_intact(const std::string& b, std::string* why) {
   if (eocd == std::string::npos) return *why = "truncated or damaged zip archive (no end of central directory)", false;
   const uint32_t entries = le16(b, eocd + 10), cd_size = le32(b, eocd + 12), cd_offset = le32(b, eocd + 16);
   if (cd_size == 0xFFFFFFFFu || cd_offset == 0xFFFFFFFFu || entries == 0xFFFF) return true;  // zip64: torch checks
+  std::vector<bool> found(required.size(), false);
   if (uint64_t(cd_offset) + cd_size > eocd) return *why = "truncated or damaged zip archive (central directory out of bounds)", false;
   size_t at = cd_offset;
   for (uint32_t i = 0; i < entries; ++i) {
@@ -169,8 +170,16 @@ bool zip_intact(const std::string& b, std::string* why) {
       return *why = "damaged zip archive (central directory entry " + std::to_string(i) + ")", false;
     const uint64_t local = le32(b, at + 42), packed = le32(b, at + 20);
     if (local + 30 + packed > cd_offset) return *why = "truncated zip archive (entry " + std::to_string(i) + ")", false;
-    at += 46 + size_t(le16(b, at + 28)) + le16(b, at + 30) + le16(b, at + 32);
+    const size_t name_len = le16(b, at + 28);
+    if (at + 46 + name_len > uint64_t(cd_offset) + cd_size) return *why = "damaged zip archive (entry name)", false;
+    const std::string name = b.substr(at + 46, name_len);
+    for (size_t k = 0; k < required.size(); ++k)
+      found[k] = found[k] || (name.size() >= required[k].size() &&
+                              name.compare(name.size() - required[k].size(), required[k].size(), required[k]) == 0);
+    at += 46 + name_len + le16(b, at + 30) + le16(b, at + 32);
   }
+  for (size_t k = 0; k < required.size(); ++k)
+    if (!found[k]) return *why = "a zip archive without '" + required[k] + "'", false;
   return true;
 }
 

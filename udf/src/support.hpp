@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cropcube/kernel.h"
 
@@ -42,9 +43,10 @@ struct FileFingerprint {
 int read_bundle_bytes(const std::string& path, std::string* bytes, FileFingerprint* out);
 
 // Whether bytes form a complete zip archive (local header first, end-of-central-directory record,
-// every central directory entry and the data it points to within bounds); else the reason in `why`.
-// Checked before libtorch's zip reader sees the bytes: it leaks on damaged archives.
-bool zip_intact(const std::string& bytes, std::string* why);
+// every central directory entry and the data it points to within bounds) holding an entry whose name
+// ends with each of `required`; else the reason in `why`. Checked before libtorch's zip reader sees
+// the bytes: it leaks on damaged and on foreign archives.
+bool zip_intact(const std::string& bytes, const std::vector<std::string>& required, std::string* why);
 
 // Number after "key": at its first occurrence in compact JSON (our canonical metadata); false if absent.
 bool json_number(const std::string& json, const std::string& key, double* value);
