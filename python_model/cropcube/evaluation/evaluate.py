@@ -14,7 +14,6 @@ from cropcube.bundle import BundleMetadata
 from cropcube.calendar import cube_dates, format_dates
 from cropcube.cube_spec import CubeSpec
 from cropcube.datasets import SceneData, load_scene
-from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
 from cropcube.evaluation.metrics import segmentation_metrics
 from cropcube.evaluation.predict import classes_from_probabilities
@@ -117,7 +116,6 @@ def evaluate_bundle(
         raise InputError(
             str(labels_path), f"class index {int(scene.labels.max())} exceeds the bundle's {k} classes"
         )
-    check_cube_values(scene.cube, str(cube_path))
     probs = clf.predict_proba(scene.cube, doy=doy)
     pred = classes_from_probabilities(probs)
     pixel = segmentation_metrics(scene.labels, pred, k)

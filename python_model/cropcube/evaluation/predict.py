@@ -15,7 +15,6 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from cropcube.datasets.scene import check_cube_values
 from cropcube.errors import InputError
 from cropcube.inference.torch_backend import ModuleFacts, TorchRunner
 
@@ -49,7 +48,6 @@ def predict_probabilities(
     """
     if cube.ndim != 3 or cube.shape[0] != n_channels:
         raise InputError("cube", f"has shape {cube.shape}; the model needs ({n_channels}, H, W)")
-    check_cube_values(cube, "cube")
     facts = ModuleFacts(module, halo, downsampling_factor, float(nodata), num_classes)
     runner = TorchRunner(facts, torch.device("cpu"), tile_size=tile, threads=torch.get_num_threads())
     view = cube if cube.dtype in (np.uint16, np.int16, np.float32) else cube.astype(np.float32)
