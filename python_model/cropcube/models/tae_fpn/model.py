@@ -175,7 +175,7 @@ class CalendarFreeEncoder(nn.Module):
         doy_freq: Tensor
 
     def __init__(
-        self, n_bands: int = 4, d_pe: int = 16, out_channels: int = 16, heads: int = 4, chunk: int = 16384
+        self, n_bands: int = 4, d_pe: int = 16, out_channels: int = 16, heads: int = 4, chunk: int = 4096
     ) -> None:
         super().__init__()
         if d_pe % 2 != 0:
@@ -198,25 +198,40 @@ class CalendarFreeEncoder(nn.Module):
             raise RuntimeError("cropcube: input bands do not match the temporal encoder")
         if doy.dim() == 1:
             doy = doy.unsqueeze(0).expand(b, t)
+        nh, tc, n = self.heads, t * c, h * w
         angles = doy.to(x.dtype).unsqueeze(2) * self.doy_freq.to(x.dtype)
         pe_score = self.key_pe(torch.cat([torch.sin(angles), torch.cos(angles)], dim=2))  # (B, T, H*C)
-        sample = torch.arange(b * h * w, device=x.device) // (h * w)
-        rows = x.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, c)
-        masks = (valid.permute(0, 2, 3, 1).reshape(b * h * w, t, 1).to(x.dtype) - 1.0) * 1e4
-        n = rows.shape[0]
+        # Scores laid out (head, date, band) per pixel, all from one block-diagonal matmul over a
+        # pixel's T*C values; a second matmul adds each date's validity mask to all of its scores.
+        # Pooling is then one broadcast product over contiguous T*C runs and a 0/1 matmul summing
+        # over the dates: no strided reduction, 2x faster on CPU than per-date ops (bench_runtimes).
+        eye_t = torch.eye(t, dtype=x.dtype, device=x.device)
+        w_key = torch.einsum("hoi,ts->htosi", self.key.weight.view(nh, c, c), eye_t).reshape(nh * tc, tc)
+        w_mask = eye_t.view(1, t, 1, t).expand(nh, t, c, t).reshape(nh * tc, t)
+        b_key = (self.key.bias + pe_score).view(b, t, nh, c).permute(0, 2, 1, 3).reshape(b, nh * tc)
+        date_sum = torch.eye(nh * c, dtype=x.dtype, device=x.device).view(nh, 1, c, nh * c)
+        date_sum = date_sum.expand(nh, t, c, nh * c).reshape(nh * tc, nh * c)
+        rows = x.reshape(b, tc, n)
+        # Additive mask, not -inf: invalid dates get a weight of at most exp(-80) relative to a valid
+        # one; a pixel without any valid date gets uniform weights over its inputs, which are 0
+        # there: it pools 0, never NaN.
+        masks = ((valid.to(x.dtype) - 1.0) * 1e4).reshape(b, t, n)
+        w_key, w_mask = w_key.t().expand(b, tc, nh * tc), w_mask.t().expand(b, t, nh * tc)
         step = n if self.training else self.chunk
-        out = torch.empty(n, self.out_channels, dtype=x.dtype, device=x.device)
-        hc = self.heads * c
+        out = torch.empty(b, n, self.out_channels, dtype=x.dtype, device=x.device)
         for start in range(0, n, step):
-            r = rows[start : start + step]
-            m = r.shape[0]
-            # (m, T, H*C): every head's score of every date
-            scores = self.key(r) + pe_score[sample[start : start + m]] + masks[start : start + m]
-            # Clamped as in LightTemporalEncoder: masked dates must not become denormals.
-            e = torch.exp((scores - scores.amax(dim=1, keepdim=True)).clamp_(min=-80.0))
-            weights = e / (e.sum(dim=1, keepdim=True) + 1e-30)
-            pooled = (weights.view(m, t, self.heads, c) * r.unsqueeze(2)).sum(dim=1).reshape(m, hc)
-            out[start : start + m] = torch.relu(self.norm(self.pooled(pooled)))
+            # (B, m, T*C): each pixel's values as a row, transposed per chunk (where it stays in cache)
+            r = rows[:, :, start : start + step].transpose(1, 2).contiguous()
+            m = r.shape[1]
+            scores = torch.baddbmm(b_key.unsqueeze(1), r, w_key)
+            scores = scores.baddbmm_(masks[:, :, start : start + m].transpose(1, 2), w_mask)
+            # Clamped at -80 (exp = 2e-35, still a normal float): the masked dates' -1e4 would
+            # otherwise underflow to denormals, which x86 CPUs compute tens of times slower.
+            e = (scores - scores.amax(dim=2, keepdim=True)).clamp_(min=-80.0).exp_()
+            weighted = (e.view(b, m, nh, tc) * r.unsqueeze(2)).view(b, m, nh * tc)
+            pooled = torch.matmul(weighted, date_sum) / torch.matmul(e, date_sum)
+            features = torch.relu(self.norm(self.pooled(pooled.view(b * m, nh * c))))
+            out[:, start : start + m] = features.view(b, m, -1)
         return out.view(b, h, w, -1).permute(0, 3, 1, 2)
 
 
