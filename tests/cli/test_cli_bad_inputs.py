@@ -1222,6 +1222,24 @@ CASES: list[Case] = [
         "namespace.function",
     ),
     C(
+        "rasdaman-classify-like-alone",
+        "rasdaman classify in out --like {cube} --endpoint {closed}",
+        "--like",
+        "give --parcels too",
+    ),
+    C(
+        "rasdaman-classify-parcels-missing",
+        "rasdaman classify in out --parcels {missing} --endpoint {closed}",
+        "missing.tif",
+        "does not exist",
+    ),
+    C(
+        "rasdaman-classify-parcels-udf",
+        "rasdaman classify in out --parcels {gpkg_far} --mode udf --endpoint {closed}",
+        "--parcels",
+        "needs client mode",
+    ),
+    C(
         "rasdaman-classify-writer",
         "rasdaman classify in out --writer pen --endpoint {closed}",
         "--writer",

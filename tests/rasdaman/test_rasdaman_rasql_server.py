@@ -129,6 +129,41 @@ def test_ingest_and_classify_over_rasql_equal_cropcube_classify(
         np.testing.assert_array_equal(connection.read_array(sub_info, 16, 8, 40, 32)[0], local[8:40, 16:56])
 
 
+def test_parcels_over_rasql_equal_cropcube_classify_with_parcels(
+    server: tuple[RasqlConnection, str], tmp_path: Path
+) -> None:
+    """`rasdaman classify --parcels --like` on a collection: the voted map and the per-parcel table of
+    `cropcube classify --parcels` on the GeoTIFF it was ingested from (shipped model, default options)."""
+    import pyogrio.raw
+
+    from cropcube.synthetic.scene import SceneConfig, generate_scene
+    from cropcube.synthetic.writer import write_scene
+
+    connection, prefix = server
+    connection.close()  # the CLI opens its own
+    scene = write_scene(generate_scene(SceneConfig(seed=5, height=120, width=150, supersample=1)), tmp_path)
+    features, classes = f"{prefix}_p_s2", f"{prefix}_p_crops"
+    _cli(["rasdaman", "ingest", "--cube", str(scene["cube"]), "--features-id", features,
+          "--work-dir", str(tmp_path / "w"), "--tile-size", "64"], tmp_path)  # fmt: skip
+    out = _cli(["rasdaman", "classify", features, classes, "--transport", "rasql", "--parcels",
+                str(scene["parcels"]), "--like", str(scene["cube"]), "--tile-size", "64",
+                "--progress", str(tmp_path / "job" / "job.json")], tmp_path)  # fmt: skip
+    assert "parcels voted" in out and "tiles: 6 written, 0 resumed, 6 total" in out
+    _cli(["classify", str(scene["cube"]), "-o", str(tmp_path / "local" / "crops.tif"), "--parcels",
+          str(scene["parcels"]), "--no-quicklook", "--no-progress"], tmp_path)  # fmt: skip
+    with rasterio.open(tmp_path / "local" / "crops.tif") as want, RasqlConnection(HOST, PORT) as fresh:
+        got = fresh.read_array(fresh.describe(classes), 0, 0, 150, 120)[0]
+        np.testing.assert_array_equal(got, want.read(1))
+    paths = (tmp_path / "job" / f"{classes}_parcels.gpkg", tmp_path / "local" / "crops_parcels.gpkg")
+    tables = [pyogrio.raw.read(str(p))[3] for p in paths]
+    fields = list(pyogrio.read_info(paths[1])["fields"])
+    for name, a, b in zip(fields, *tables, strict=True):
+        if name == "mean_confidence":
+            np.testing.assert_allclose(a.astype(float), b.astype(float), rtol=1e-5)
+        else:
+            assert a.tolist() == b.tolist(), name
+
+
 def test_killed_job_resumes_and_bad_inputs_leave_collections_intact(
     server: tuple[RasqlConnection, str], cube: Path, udf_bundle: Path, tmp_path: Path
 ) -> None:

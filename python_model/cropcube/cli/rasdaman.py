@@ -82,8 +82,16 @@ def classify_cmd(
     retries: options.Retries = 4,
     timeout: options.Timeout = 300.0,
     dates: options.CubeDatesOpt = None,
+    parcels: options.Parcels = None,
+    parcels_format: options.ParcelsFormat = "gpkg",
+    like: options.Like = None,
 ) -> None:
-    """Classify a coverage tile by tile and write the classes back as a new coverage."""
+    """Classify a coverage tile by tile and write the classes back as a new coverage.
+
+    With --parcels (client mode): one class per parcel, as `cropcube classify --parcels`, and the
+    per-parcel table beside the progress record; a collection without CRS needs --like (the raster
+    it was ingested from).
+    """
     from cropcube.rasdaman.jobs import classify_into
     from cropcube.rasdaman.transport.route import Route
 
@@ -102,6 +110,9 @@ def classify_cmd(
         udf=udf,
         writer=writer,
         dates=dates,
+        parcels=parcels,
+        parcels_format=parcels_format,
+        like=like,
     )
     typer.echo("\n".join(report.lines()))
 

@@ -51,6 +51,20 @@ class ParcelVoter:
                 self._sums[pid] = sums[j]
                 self._counts[pid] = int(counts[j])
 
+    def state(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The sums as arrays (parcel ids, probability sums (n, K), pixel counts) for a checkpoint."""
+        ids = np.array(sorted(self._sums), dtype=np.int64)
+        sums = np.array([self._sums[p] for p in ids.tolist()], dtype=np.float64)
+        counts = np.array([self._counts[p] for p in ids.tolist()], dtype=np.int64)
+        return ids, sums.reshape(len(ids), self.num_classes), counts
+
+    def restore(
+        self, ids: npt.NDArray[np.integer], sums: npt.NDArray[np.floating], counts: npt.NDArray[np.integer]
+    ) -> None:
+        """Replace the sums by those of :meth:`state` (shapes checked by the caller)."""
+        self._sums = {int(p): np.array(s, dtype=np.float64) for p, s in zip(ids.tolist(), sums, strict=True)}
+        self._counts = {int(p): int(c) for p, c in zip(ids.tolist(), counts.tolist(), strict=True)}
+
     def result(self) -> dict[int, int]:
         """Parcel id -> voted class index (1..K)."""
         return {pid: int(np.argmax(s)) + 1 for pid, s in self._sums.items()}

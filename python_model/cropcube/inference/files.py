@@ -52,7 +52,7 @@ from cropcube.maps.parcels import ParcelRun, ParcelTable, VectorFormat, parcel_t
 from cropcube.maps.products import write_gis_sidecars, write_parcel_products, write_stac_item
 from cropcube.maps.provenance import synthetic_model_warning, training_tag
 from cropcube.maps.stac import stac_path
-from cropcube.readers import CubeInfo, Grid, open_cube
+from cropcube.readers import CubeInfo, open_cube
 from cropcube.readers.cube import open_cube_with_dates
 from cropcube.readers.grid import require_model_grid
 from cropcube.tiling import Tile, plan_tiles
@@ -282,24 +282,6 @@ def _check_map_outputs(output: Path, fmt: VectorFormat | None, inputs: list[Path
         require_output_file(path, inputs, f"{name} output (written beside {output.name})")
 
 
-def _parcel_run(parcels: Path, cube: Path, grid: Grid, num_classes: int) -> ParcelRun:
-    from cropcube.evaluation.voting import ParcelVoter
-    from cropcube.maps.parcels import ParcelTally
-    from cropcube.readers.brp import rasterize_brp, read_brp_parcels
-
-    brp = read_brp_parcels(parcels)
-    _, ids, report = rasterize_brp(brp, grid)
-    log.info("%s", report.summary())
-    if report.parcels_rasterised == 0:
-        raise InputError(
-            str(parcels),
-            f"no parcel covers a pixel of the cube {cube} ({grid}): the map would be all 0 (no parcel); "
-            "give the parcels of the cube's area, or classify without --parcels",
-        )
-    tally = ParcelTally(np.unique(ids[ids > 0]), num_classes)
-    return ParcelRun(brp, grid, ids, ParcelVoter(num_classes), tally)
-
-
 def plan_file_job(
     cube: str | Path,
     output: str | Path,
@@ -356,7 +338,7 @@ def plan_file_job(
     if warning:
         log.warning("%s", warning)
     num = meta.classes.num_classes
-    parcel_run = _parcel_run(parcels_path, cube, info.grid, num) if parcels_path is not None else None
+    parcel_run = ParcelRun.plan(parcels_path, info.grid, num, f"the cube {cube}") if parcels_path else None
     cropland = cropland_mask(mask, info.grid) if mask is not None and parcel_run is None else None
     ids = parcel_run.ids if parcel_run is not None else None
     voter = parcel_run.voter if parcel_run is not None else None

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +52,7 @@ from cropcube.readers.grid import Grid
 if TYPE_CHECKING:  # the BRP reader brings pyogrio and shapely: loaded when parcels are read
     from cropcube.readers.brp import BrpParcels
 
+log = logging.getLogger(__name__)
 MIN_PARCEL_PIXELS = 10
 """Fewer valid pixels than this (0.1 ha at 10 m) and a parcel's agreement is "too few pixels"."""
 AGREE, DISAGREE, TOO_FEW, NOT_CLASSIFIABLE = "agree", "disagree", "too few pixels", "not classifiable"
@@ -331,8 +334,8 @@ class ParcelRun:
     tally: ParcelTally
 
     @classmethod
-    def plan(cls, gpkg: str | Path, grid: Grid, num_classes: int) -> ParcelRun:
-        """Read and rasterise the parcels on ``grid``.
+    def plan(cls, gpkg: str | Path, grid: Grid, num_classes: int, what: str = "the map") -> ParcelRun:
+        """Read and rasterise the parcels on ``grid`` (the grid of ``what``, named in errors).
 
         Raises:
             InputError: a bad GeoPackage, or parcels that cover no pixel of the grid.
@@ -341,11 +344,60 @@ class ParcelRun:
 
         parcels = read_brp_parcels(gpkg)
         _, ids, report = rasterize_brp(parcels, grid)
+        log.info("%s", report.summary())
         if report.parcels_rasterised == 0:
-            raise InputError(str(gpkg), f"no parcel covers a pixel of the map ({grid})")
+            raise InputError(
+                str(gpkg),
+                f"no parcel covers a pixel of {what} ({grid}): the map would be all 0 (no parcel); "
+                "give the parcels of its area, or classify without --parcels",
+            )
         # Tally only the parcels on the map: a national BRP holds ~770,000 of them.
         on_map = np.unique(ids[ids > 0])
         return cls(parcels, grid, ids, ParcelVoter(num_classes), ParcelTally(on_map, num_classes))
+
+    def save(self, path: str | Path, tiles: Collection[str]) -> None:
+        """Checkpoint the sums and counts, and the keys of the ``tiles`` they hold (atomically)."""
+        voter_ids, sums, counts = self.voter.state()
+        with atomic_output(path) as tmp, tmp.open("wb") as f:
+            np.savez(
+                f,
+                tally_ids=self.tally.ids,
+                tally=self.tally.counts,
+                voter_ids=voter_ids,
+                voter_sums=sums,
+                voter_counts=counts,
+                tiles=np.array(sorted(tiles), dtype=np.str_),
+            )
+
+    def restore(self, path: str | Path) -> set[str]:
+        """Load a checkpoint of :meth:`save`; return the keys of the tiles it holds.
+
+        Raises:
+            InputError: not a checkpoint of these parcels on this grid with these classes.
+        """
+        k = self.tally.num_classes
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                state = {name: z[name] for name in z.files}
+            want = {"tally_ids", "tally", "voter_ids", "voter_sums", "voter_counts", "tiles"}
+            if set(state) != want:
+                raise ValueError(f"holds {sorted(state)}, not {sorted(want)}")
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(str(path), f"is not a parcel checkpoint ({exc}); rerun with --restart") from None
+        n = len(state["voter_ids"])
+        if (
+            not np.array_equal(state["tally_ids"], self.tally.ids)
+            or state["tally"].shape != self.tally.counts.shape
+            or state["voter_sums"].shape != (n, k)
+            or state["voter_counts"].shape != (n,)
+            or not np.isin(state["voter_ids"], self.tally.ids).all()
+        ):
+            raise InputError(
+                str(path), "is a checkpoint of other parcels, grid or classes; rerun with --restart"
+            )
+        self.tally.counts = state["tally"].astype(np.int64)
+        self.voter.restore(state["voter_ids"], state["voter_sums"], state["voter_counts"])
+        return {str(t) for t in state["tiles"].tolist()}
 
     def _ids(self, rows: tuple[int, int], cols: tuple[int, int]) -> npt.NDArray[np.int32]:
         return self.ids[rows[0] : rows[1], cols[0] : cols[1]]

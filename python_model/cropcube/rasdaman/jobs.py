@@ -14,13 +14,15 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cropcube.errors import InputError
-from cropcube.io.checks import require_output_file
+from cropcube.io.checks import require_file, require_output_file
+from cropcube.maps.parcels import VectorFormat, vector_format
 from cropcube.rasdaman.ingest.job import IngestReport, check_ingest_args
 from cropcube.rasdaman.transport.route import Route
 from cropcube.rasdaman.writeback.job import ClassifyReport, check_classify_args, check_route
+from cropcube.rasdaman.writeback.parcels import ParcelRequest, check_parcel_mode
 
 WRITERS = ("wcst", "rasql")
 """How a petascope output is written: WCS-T UpdateCoverage, or rasql tile updates."""
@@ -105,6 +107,9 @@ def classify_into(
     udf: str = "crop.classify",
     writer: str = "wcst",
     dates: Sequence[dt.date] | None = None,
+    parcels: str | Path | None = None,
+    parcels_format: str = "gpkg",
+    like: str | Path | None = None,
 ) -> ClassifyReport:
     """Classify a coverage tile by tile and write the classes into a new coverage (or collection).
 
@@ -124,6 +129,10 @@ def classify_into(
         writer: petascope output written by ``wcst`` (UpdateCoverage) or ``rasql`` tile updates.
         dates: the input's dates (``--dates``) when it carries none (a rasql collection); they must
             agree with a time axis or stored layout when it has one.
+        parcels: BRP GeoPackage: vote one class per parcel and write the per-parcel table beside the
+            progress record, as ``cropcube classify --parcels`` does (client mode).
+        parcels_format: the table's format, ``gpkg`` or ``parquet``.
+        like: with parcels, a raster with the grid of an input that has no CRS (a rasql collection).
 
     Raises:
         InputError: a bad argument (before the model is loaded or the server asked), udf mode or an
@@ -137,6 +146,7 @@ def classify_into(
         raise InputError("--writer", f"{writer!r} is not one of {', '.join(WRITERS)}")
     if progress is not None:
         require_output_file(progress, (), "progress record")
+    request = _parcel_request(parcels, parcels_format, like, mode)
     metadata, classifier = _model(model, mode)  # a bad bundle fails before the server is asked
     kind = route.choose()
     check_route(kind, mode, area)
@@ -157,7 +167,27 @@ def classify_into(
             replace=replace,
             udf=udf,
             dates=dates,
+            parcels=request,
         )
+
+
+def _parcel_request(
+    parcels: str | Path | None, fmt: str, like: str | Path | None, mode: str
+) -> ParcelRequest | None:
+    """The parcels options checked before anything is loaded or asked."""
+    if parcels is None:
+        if like is not None:
+            raise InputError("--like", "places the parcels on a collection's pixels: give --parcels too")
+        return None
+    check_parcel_mode(mode)
+    require_file(Path(parcels), "parcels GeoPackage")
+    if like is not None:
+        require_file(Path(like), "raster")
+    return ParcelRequest(
+        Path(parcels),
+        vector_format("--parcels-format", cast(VectorFormat, fmt)),
+        Path(like) if like else None,
+    )
 
 
 def _model(model: str | Path | None, mode: str) -> tuple[Any, Any]:

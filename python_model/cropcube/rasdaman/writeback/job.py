@@ -34,10 +34,12 @@ from cropcube.calendar import cube_dates, dates_from_descriptions, dates_from_ti
 from cropcube.errors import InputError
 from cropcube.inference.map_rule import clear_non_cropland
 from cropcube.inference.result import ClassMaps
+from cropcube.maps.parcels import ParcelRun, ParcelTable
 from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.petascope import PetascopeClient
+from cropcube.rasdaman.writeback.parcels import VOTE, ParcelRequest, ParcelVoting, check_parcel_mode, job_grid
 from cropcube.rasdaman.writeback.stores import (
     PetascopeStore,
     Source,
@@ -64,12 +66,18 @@ class TileClassifier(Protocol):
         ...
 
     def run(
-        self, cube: npt.NDArray[Any], *, core: tuple[int, int, int, int] | None = None, doy: Any = None
+        self,
+        cube: npt.NDArray[Any],
+        *,
+        core: tuple[int, int, int, int] | None = None,
+        doy: Any = None,
+        probabilities: bool = False,
     ) -> ClassMaps:
         """Maps of the ``core`` window ``(row, col, rows, cols)`` of a raw-DN cube (channels, H, W).
 
         The rest of the cube is context (the halo read around the core); nodata pixels are class 0.
         ``doy``: day of year of the cube's dates (None: the model's default dates).
+        ``probabilities``: also the class probabilities (asked for only with parcels).
         """
         ...
 
@@ -90,6 +98,8 @@ class ClassifyReport:
     progress_path: str = ""
     class_counts: dict[int, int] = field(default_factory=dict)
     domain: str = ""
+    parcels: ParcelTable | None = None
+    parcel_outputs: dict[str, Path] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable summary."""
@@ -105,6 +115,12 @@ class ClassifyReport:
             f"output {'created' if self.created else 'reused (resumed)'}; {self.seconds:.1f} s",
             f"progress record: {self.progress_path}",
         ]
+        if self.parcel_outputs:
+            lines.append(
+                "parcels voted; per-parcel table: " + ", ".join(map(str, self.parcel_outputs.values()))
+            )
+        if self.parcels is not None:
+            lines.append(self.parcels.format())
         return lines
 
 
@@ -253,6 +269,7 @@ def classify_coverage(
     udf: str = "crop.classify",
     writer: TileWriter | None = None,
     dates: Sequence[dt.date] | None = None,
+    parcels: ParcelRequest | None = None,
 ) -> ClassifyReport:
     """Classify ``input_id`` (over ``area`` or ``cells``) into the new coverage ``output_id``.
 
@@ -273,6 +290,8 @@ def classify_coverage(
         udf: the WCPS UDF name (udf mode).
         writer: tile writer for a petascope output (e.g. rasql updates; the grid is spanned first).
         dates: the input's dates when it carries none (``--dates``; see :func:`_source_dates`).
+        parcels: vote one class per parcel and write the per-parcel table, as ``cropcube classify
+            --parcels`` does for a file (client mode; see :mod:`~.parcels`).
 
     Raises:
         InputError: bad arguments, an output that exists and is not this job's, a changed job.
@@ -282,6 +301,8 @@ def classify_coverage(
     input_id, output_id = check_classify_args(input_id, output_id, mode, udf, area, cells)
     if mode == "client" and classifier is None:
         raise InputError("classifier", "client mode needs a local classifier (a model bundle)")
+    if parcels is not None:
+        check_parcel_mode(mode)
     store: Store = PetascopeStore(server, writer) if isinstance(server, PetascopeClient) else server
     check_route("petascope" if isinstance(store, PetascopeStore) else "rasql", mode, area)
     factor, halo = model.downsampling_factor, model.halo
@@ -302,9 +323,14 @@ def classify_coverage(
         "udf": udf if mode == "udf" else None,
         "endpoint": store.where,
         **({"doy": [float(v) for v in doy]} if doy is not None else {}),  # other dates: another map
+        **({"parcels": parcels.params()} if parcels is not None else {}),
     }
     record = ProgressRecord(Path(progress_path or f"{output_id}.progress.json"), params, restart=restart)
     report = ClassifyReport(input_id, output_id, mode, window, progress_path=str(record.path))
+    run = None
+    if parcels is not None:  # placed before the output is made: parcels off the input fail first
+        grid = job_grid(parcels, source.grid, input_id, (source.width, source.height), window)
+        run = ParcelRun.plan(parcels.gpkg, grid, model.classes.num_classes, f"{input_id}'s window")
     record = _prepare_output(store, source, output_id, window, model, record, params, replace, report)
     if source.grid is None:
         col, row, w, h = window
@@ -315,19 +341,58 @@ def classify_coverage(
     cores = (row0, col0, height, width)
     tiles = list(plan_tiles(source.height, source.width, tile, halo, factor=factor, area=cores))
     report.tiles_total = len(tiles)
+    voting = (
+        ParcelVoting(run, parcels, record, output_id) if run is not None and parcels is not None else None
+    )
+    if voting is not None and record.extra.get("complete"):
+        report.tiles_resumed, report.parcel_outputs = len(tiles), voting.outputs
+        return report
     for t in tiles:
-        if record.is_done(t.key):
+        if record.is_done(t.key) and (voting is None or voting.has(t.key)):
             report.tiles_resumed += 1
             continue
-        classes = _classify_tile(store, source, t, model, mode, classifier, udf, doy)
-        out.write(t.core_cols[0] - col0, t.core_rows[0] - row0, classes)
+        if voting is None:
+            classes = _classify_tile(store, source, t, model, mode, classifier, udf, doy)
+            _write(out, t, window, classes, report)
+        else:  # pass 1 of 2: per-pixel classes and probabilities into the parcels' accumulators
+            assert classifier is not None
+            cube = store.read(
+                source, t.window_cols[0], t.window_rows[0], t.window_shape[1], t.window_shape[0]
+            )
+            maps = _client_maps(
+                classifier, cube, t, f"tile {t.key} of {source.name}", doy, probabilities=True
+            )
+            voting.add(t.key, *_in_window(t, window), maps)
         record.mark(t.key)
-        report.tiles_written += 1
-        for k, v in zip(*np.unique(classes, return_counts=True), strict=True):
-            report.class_counts[int(k)] = report.class_counts.get(int(k), 0) + int(v)
+    if voting is not None:  # pass 2 of 2: every tile with its parcels' voted classes
+        for t in tiles:
+            if not record.is_done(VOTE + t.key):
+                _write(out, t, window, voting.voted(*_in_window(t, window)), report)
+                record.mark(VOTE + t.key)
+        report.parcels = voting.publish(model.classes)
+        report.parcel_outputs = voting.outputs
     record.set("complete", True)
+    if voting is not None:
+        voting.discard_work()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _in_window(t: Tile, window: tuple[int, int, int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The tile core's rows and columns relative to the job's window."""
+    col0, row0 = window[0], window[1]
+    return (t.core_rows[0] - row0, t.core_rows[1] - row0), (t.core_cols[0] - col0, t.core_cols[1] - col0)
+
+
+def _write(
+    out: TileWriter, t: Tile, window: tuple[int, int, int, int], classes: Any, report: ClassifyReport
+) -> None:
+    """Write a tile core's classes into the output (pixel offsets within the window); count them."""
+    (r0, _), (c0, _) = _in_window(t, window)
+    out.write(c0, r0, classes)
+    report.tiles_written += 1
+    for k, v in zip(*np.unique(classes, return_counts=True), strict=True):
+        report.class_counts[int(k)] = report.class_counts.get(int(k), 0) + int(v)
 
 
 def _prepare_output(
@@ -389,15 +454,34 @@ def _classify_here(
     tile size) and returns the core only; it sets nodata pixels to class 0, and the map rule shared
     with ``cropcube classify`` sets non-cropland to 0 (:mod:`cropcube.inference.map_rule`).
     """
+    rows, cols = t.core_in_window
+    maps = _client_maps(classifier, cube, t, what, doy)
+    return clear_non_cropland(maps, cube[(slice(None), rows, cols)], model.spec).classes
+
+
+def _client_maps(
+    classifier: TileClassifier,
+    cube: npt.NDArray[Any],
+    t: Tile,
+    what: str,
+    doy: npt.NDArray[np.float32] | None = None,
+    probabilities: bool = False,
+) -> ClassMaps:
+    """The kernel's maps of the tile's core, from its window read once (one pass per tile)."""
     if cube.dtype.name not in CELL_TYPES:
         raise InputError(what, f"cells are {cube.dtype}; the model reads {', '.join(CELL_TYPES)}")
     rows, cols = t.core_in_window
     core = (rows.start, cols.start, rows.stop - rows.start, cols.stop - cols.start)
-    # Without dates (a format-1 bundle) the plain call: classifiers need not know about dates.
-    maps = classifier.run(cube, core=core) if doy is None else classifier.run(cube, core=core, doy=doy)
+    # Only what is needed in the call: classifiers need not know about dates or probabilities.
+    extra: dict[str, Any] = {"doy": doy} if doy is not None else {}
+    if probabilities:
+        extra["probabilities"] = True
+    maps = classifier.run(cube, core=core, **extra)
     if maps.classes.shape != t.core_shape:
         raise InputError("classifier", f"returned {maps.classes.shape} for a {t.core_shape} tile core")
-    return clear_non_cropland(maps, cube[(slice(None), rows, cols)], model.spec).classes
+    if probabilities and maps.probabilities is None:
+        raise InputError("classifier", "returned no class probabilities to vote with")
+    return maps
 
 
 def _classify_tile(
