@@ -224,7 +224,8 @@ class CalendarFreeEncoder(nn.Module):
             r = rows[:, :, start : start + step].transpose(1, 2).contiguous()
             m = r.shape[1]
             scores = torch.baddbmm(b_key.unsqueeze(1), r, w_key)
-            scores = scores.baddbmm_(masks[:, :, start : start + m].transpose(1, 2), w_mask)
+            # Out of place: autocast (precision=bfloat16) casts the arguments of baddbmm, not of baddbmm_.
+            scores = torch.baddbmm(scores, masks[:, :, start : start + m].transpose(1, 2), w_mask)
             # Clamped at -80 (exp = 2e-35, still a normal float): the masked dates' -1e4 would
             # otherwise underflow to denormals, which x86 CPUs compute tens of times slower.
             e = (scores - scores.amax(dim=2, keepdim=True)).clamp_(min=-80.0).exp_()
