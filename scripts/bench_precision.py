@@ -48,6 +48,7 @@ def main() -> None:
     args = p.parse_args()
 
     from cropcube.bundle import load_bundle, save_bundle
+    from cropcube.bundle.model_card import write_model_card
     from cropcube.evaluation.metrics import segmentation_metrics
     from cropcube.inference import Classifier
     from cropcube.models import default_bundle_path
@@ -113,8 +114,9 @@ def main() -> None:
                 "measured": f"{cpu_name}, {when}",
             },
         }
-        save_bundle(bundle.module, meta, args.record)
-        print(f"recorded in {args.record}")
+        meta = save_bundle(bundle.module, meta, args.record)
+        card = write_model_card(meta, args.record.with_suffix(".md"))
+        print(f"recorded in {args.record} (model card {card})")
 
 
 if __name__ == "__main__":

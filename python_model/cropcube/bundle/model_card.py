@@ -108,6 +108,16 @@ def model_card_markdown(meta: BundleMetadata) -> str:
             lines.append(f"| {key} | {_pct(m[key])} |")
     if "parcels" in m:
         lines.append(f"| parcels graded | {m['parcels']} |")
+    precision = m.get("precision")
+    if isinstance(precision, dict) and "bfloat16_agreement" in precision:
+        lines += [
+            "",
+            f"bfloat16 against float32 (`scripts/bench_precision.py`, {precision.get('measured', '')}): "
+            f"{_pct(precision['bfloat16_agreement'])} arg-max agreement at least, OA and mIoU within "
+            f"{float(precision.get('bfloat16_max_accuracy_change', 0.0)):.2f} points; the kernel's "
+            "`precision=auto` runs bfloat16 on CPUs with AVX512-BF16 or AMX when this holds (>= 99 %, "
+            "within 0.2 points).",
+        ]
     lines += [
         "",
         "## Limits",
