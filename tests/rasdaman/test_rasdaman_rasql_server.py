@@ -220,6 +220,9 @@ def test_killed_job_resumes_and_bad_inputs_leave_collections_intact(
     assert f"{prefix}_k_x" not in connection.collections()
     # a call cut off by its deadline ends cleanly; the collection is intact for the next connection
     info = connection.describe(features)
+    # The server has two rasserver processes: free this one, or `fresh` below may find both busy (the
+    # cut-off call's server may still be sending) and rasmgr answers DEADLINE_EXCEEDED.
+    connection.close()
     slow = RasqlConnection(HOST, PORT, timeout=120)
     slow.timeout = 0.001  # far too short for 560 kB: the watchdog ends the call
     with pytest.raises(RasdamanError, match="--timeout"):
