@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from cropcube.errors import CropcubeError, InputError
 from cropcube.inference.config import UDF_DEFAULT_THREADS, Settings, find_config_file, read_settings
+from cropcube.inference.options import InferenceOptions
 
 RACY_SECONDS = 2.0
 LOAD_ATTEMPTS = 3
@@ -129,13 +130,12 @@ class ProcessModel:
                     "$CROPCUBE_CONFIG or $RMANHOME/etc/cropcube.conf"
                 )
             path = Path(settings.model)
-            options = (
-                settings.threads if settings.threads is not None else UDF_DEFAULT_THREADS,
-                settings.device or "auto",
-                settings.precision or "auto",
-                settings.tile_size or 0,
-                settings.batch_size or 0,
-            )
+            try:  # the one options reader; a UDF runs one thread per server process unless configured
+                options = InferenceOptions.build(settings).replace(
+                    threads=settings.threads if settings.threads is not None else UDF_DEFAULT_THREADS
+                )
+            except CropcubeError as exc:
+                raise UdfError(str(exc)) from None
             key = (str(path), options)
             stamp = _stamp(path)
             if stamp is None:
@@ -153,24 +153,15 @@ class ProcessModel:
         return time.time() - stamp[3] / 1e9 >= RACY_SECONDS or _content_hash(path) == digest
 
     def _load(
-        self, path: Path, key: tuple[Any, ...], options: tuple[Any, ...], settings: Settings
+        self, path: Path, key: tuple[Any, ...], options: InferenceOptions, settings: Settings
     ) -> _Loaded:
         from cropcube.inference.classifier import Classifier
 
-        threads, device, precision, tile_size, batch_size = options
         before = _stamp(path)
         for _ in range(LOAD_ATTEMPTS):
             try:
                 digest = _content_hash(path)
-                clf = Classifier(
-                    model=path,
-                    backend="auto",
-                    device=device,
-                    threads=threads,
-                    tile_size=tile_size,
-                    batch_size=batch_size,
-                    precision=precision,
-                )
+                clf = Classifier(model=path, options=options)
                 problem = None
             except (CropcubeError, OSError, RuntimeError) as exc:
                 clf, problem = None, f"{type(exc).__name__}: {exc}"
