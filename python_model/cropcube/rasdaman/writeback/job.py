@@ -341,9 +341,7 @@ def classify_coverage(
     cores = (row0, col0, height, width)
     tiles = list(plan_tiles(source.height, source.width, tile, halo, factor=factor, area=cores))
     report.tiles_total = len(tiles)
-    voting = (
-        ParcelVoting(run, parcels, record, output_id) if run is not None and parcels is not None else None
-    )
+    voting = None if run is None or parcels is None else ParcelVoting(run, parcels, record, output_id)
     if voting is not None and record.extra.get("complete"):
         report.tiles_resumed, report.parcel_outputs = len(tiles), voting.outputs
         return report
@@ -356,12 +354,8 @@ def classify_coverage(
             _write(out, t, window, classes, report)
         else:  # pass 1 of 2: per-pixel classes and probabilities into the parcels' accumulators
             assert classifier is not None
-            cube = store.read(
-                source, t.window_cols[0], t.window_rows[0], t.window_shape[1], t.window_shape[0]
-            )
-            maps = _client_maps(
-                classifier, cube, t, f"tile {t.key} of {source.name}", doy, probabilities=True
-            )
+            what = f"tile {t.key} of {source.name}"
+            maps = _client_maps(classifier, _read_window(store, source, t), t, what, doy, probabilities=True)
             voting.add(t.key, *_in_window(t, window), maps)
         record.mark(t.key)
     if voting is not None:  # pass 2 of 2: every tile with its parcels' voted classes
@@ -376,6 +370,12 @@ def classify_coverage(
         voting.discard_work()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _read_window(store: Store, source: Source, t: Tile) -> npt.NDArray[Any]:
+    """The tile's window (core + halo) of the input, read once."""
+    (rows, _), (cols, _) = t.window_rows, t.window_cols
+    return store.read(source, cols, rows, t.window_shape[1], t.window_shape[0])
 
 
 def _in_window(t: Tile, window: tuple[int, int, int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -499,7 +499,7 @@ def _classify_tile(
     read_height, read_width = t.window_shape
     if mode == "client":
         assert classifier is not None
-        cube = store.read(source, read_col, read_row, read_width, read_height)
+        cube = _read_window(store, source, t)
         classes = _classify_here(classifier, cube, t, model, what, doy)
     else:  # the server classifies the whole window: the halo is cropped here
         assert isinstance(store, PetascopeStore) and source.grid is not None
