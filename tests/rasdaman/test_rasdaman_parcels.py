@@ -133,6 +133,12 @@ def test_killed_job_resumes_without_counting_a_tile_twice(
     again = classify_coverage(client, "S2_features_2d", "crops", classifier.metadata, classifier=resumed,
                               tile_size=TILE, progress_path=progress, parcels=request)  # fmt: skip
     assert again.tiles_written == 0 and resumed.calls == 12 - after  # a finished job does nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "crops_parcels.gpkg",
+        "crops_parcels_summary.csv",
+        "ingest",
+        "job.json",
+    ]  # no work files left behind
 
 
 def test_parcel_inputs_are_checked_before_the_output_is_made(

@@ -39,7 +39,14 @@ from cropcube.rasdaman import ids, metadata
 from cropcube.rasdaman.grid import AxisSubset, locate, read_subsets
 from cropcube.rasdaman.progress import ProgressRecord
 from cropcube.rasdaman.transport.petascope import PetascopeClient
-from cropcube.rasdaman.writeback.parcels import VOTE, ParcelRequest, ParcelVoting, check_parcel_mode, job_grid
+from cropcube.rasdaman.writeback.parcels import (
+    VOTE,
+    ParcelRequest,
+    ParcelVoting,
+    check_parcel_mode,
+    job_grid,
+    table_paths,
+)
 from cropcube.rasdaman.writeback.stores import (
     PetascopeStore,
     Source,
@@ -341,10 +348,10 @@ def classify_coverage(
     cores = (row0, col0, height, width)
     tiles = list(plan_tiles(source.height, source.width, tile, halo, factor=factor, area=cores))
     report.tiles_total = len(tiles)
-    voting = None if run is None or parcels is None else ParcelVoting(run, parcels, record, output_id)
-    if voting is not None and record.extra.get("complete"):
-        report.tiles_resumed, report.parcel_outputs = len(tiles), voting.outputs
+    if parcels is not None and record.extra.get("complete"):  # done: its work files are gone
+        report.tiles_resumed, report.parcel_outputs = len(tiles), table_paths(record, output_id, parcels.fmt)
         return report
+    voting = None if run is None or parcels is None else ParcelVoting(run, parcels, record, output_id)
     for t in tiles:
         if record.is_done(t.key) and (voting is None or voting.has(t.key)):
             report.tiles_resumed += 1

@@ -102,6 +102,11 @@ def job_grid(
     return grid_window(grid, *window)
 
 
+def table_paths(record: ProgressRecord, output_id: str, fmt: VectorFormat) -> dict[str, Path]:
+    """The per-parcel table and its summary, beside the progress record."""
+    return parcel_table_paths(record.path.parent / f"{output_id}.tif", fmt)
+
+
 class ParcelVoting:
     """The accumulators, the work array of per-pixel classes and the outputs of one job.
 
@@ -119,7 +124,7 @@ class ParcelVoting:
         base = record.path.with_name(record.path.name.removesuffix(".json"))
         self.state_path = base.with_name(base.name + ".parcels.npz")
         self.classes_path = base.with_name(base.name + ".classes.npy")
-        self.outputs = parcel_table_paths(record.path.parent / f"{output_id}.tif", request.fmt)
+        self.outputs = table_paths(record, output_id, request.fmt)
         shape = run.ids.shape
         self.counted: set[str] = set()
         if record.resumed and self.state_path.is_file() and self.classes_path.is_file():
