@@ -187,3 +187,32 @@ def test_a_damaged_checkpoint_is_refused_by_name(
     state.write_bytes(state.read_bytes()[:100])  # cut short, as by a full disk
     with pytest.raises(InputError, match=r"job.parcels.npz: is not a parcel checkpoint .*--restart"):
         run(classifier)
+
+
+def test_a_collection_without_crs_needs_the_grid_of_its_raster(
+    synthetic: dict[str, Any], classifier: Classifier, tmp_path: Path
+) -> None:
+    from test_rasdaman_stores import MemoryStore
+
+    with rasterio.open(synthetic["cube"]) as src:
+        store = MemoryStore("cube", src.read())  # a rasql-like input: cells, no CRS
+
+    def run(request: ParcelRequest) -> Any:
+        return classify_coverage(
+            store, "cube", "crops", classifier.metadata, classifier=classifier, tile_size=TILE,
+            progress_path=tmp_path / "p.json", parcels=request,
+        )  # fmt: skip
+
+    with pytest.raises(InputError, match=r"--parcels: cube has no CRS .* --like"):
+        run(ParcelRequest(synthetic["parcels"]))
+    small = tmp_path / "small.tif"
+    with rasterio.open(synthetic["cube"]) as src:
+        profile = {**src.profile, "width": 100, "height": 80}
+        with rasterio.open(small, "w", **profile) as dst:
+            dst.write(src.read(window=((0, 80), (0, 100))))
+    with pytest.raises(InputError, match=r"small.tif: is 100x80 pixels; cube is 220x160: not its grid"):
+        run(ParcelRequest(synthetic["parcels"], grid_like=small))
+    assert store.outputs == {}
+    report = run(ParcelRequest(synthetic["parcels"], grid_like=synthetic["cube"]))
+    np.testing.assert_array_equal(store.outputs["crops"], synthetic["voted"])
+    assert report.parcels is not None
