@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cropcube.bundle import load_bundle
 from cropcube.cli.main import app
+from cropcube.datasets import cross_validation_splits
 from cropcube.errors import InputError
 from cropcube.evaluation import segmentation_metrics
 from cropcube.readers.flanders import worldcereal_lookup
@@ -164,3 +165,15 @@ def test_a_split_without_training_or_validation_blocks_is_refused(flanders_confi
     cfg = {**flanders_config, "data": {**flanders_config["data"], "split": split}}
     with pytest.raises(InputError, match=r"data\.split.*needs a training and a validation share"):
         config_from_dict(cfg)
+
+
+def test_a_given_split_is_the_one_trained_and_scored_on(flanders_config):
+    """A cross-validation fold replaces the config's own split; one for another grid is refused."""
+    cfg = config_from_dict({**flanders_config, "train": {**flanders_config["train"], "epochs": 1}})
+    fold = cross_validation_splits(64, 64, 16, 4, 3, seed=1)[2]
+    result = train(cfg, resume=False, split=fold)
+    assert result.summary["split"]["block_size"] == 16
+    assert result.summary["split"]["blocks"] == {"train": 9, "val": 3, "test": 4}
+    assert result.summary["split"]["fractions"] == [0.562, 0.188, 0.25]
+    with pytest.raises(InputError, match=r"split.*made for 32x32 px, the scene is 64x64"):
+        train(cfg, resume=False, split=cross_validation_splits(32, 32, 8, 4, 3)[0])

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from cropcube.datasets import SPLITS, AugmentConfig, augment_batch, blocked_split, chip_weights
+from cropcube.datasets import (
+    SPLITS,
+    AugmentConfig,
+    augment_batch,
+    blocked_split,
+    chip_weights,
+    cross_validation_splits,
+)
 from cropcube.errors import InputError
 
 
@@ -48,6 +55,31 @@ def test_split_rejects_impossible_settings():
         blocked_split(256, 256, 32, (0.5, 0.5, 0.5))
     with pytest.raises(InputError, match="exceeds the usable block size"):
         blocked_split(256, 256, 32, buffer=4).windows("train", 32)
+
+
+@pytest.mark.parametrize(
+    ("size", "block", "folds", "n_val"), [(64, 16, 4, 3), (100, 20, 3, 2), (96, 32, 9, 1)]
+)
+def test_cross_validation_tests_every_block_once_and_never_trains_on_it(size, block, folds, n_val):
+    splits = cross_validation_splits(size, size, block, folds, n_val, seed=5)
+    assert len(splits) == folds
+    tested = np.stack([s.assignment == 2 for s in splits])
+    assert (tested.sum(axis=0) == 1).all()  # each block is a test block in exactly one fold
+    for s in splits:
+        counts = np.bincount(s.assignment.ravel(), minlength=3)
+        assert counts[1] == n_val and counts[0] >= 1
+        # the pixels scored by a fold are exactly its test blocks, disjoint from its training pixels
+        assert not (s.mask("test") & (s.mask("train") | s.mask("val"))).any()
+    covered = np.logical_or.reduce([s.mask("test") for s in splits])
+    n = size // block * block
+    assert covered[:n, :n].all() and not covered[n:, :].any()
+
+
+def test_cross_validation_refuses_folds_that_leave_no_training_block():
+    with pytest.raises(InputError, match="4 folds with 3 validation blocks do not fit 4 blocks"):
+        cross_validation_splits(64, 64, 32, 4, 3)
+    with pytest.raises(InputError, match="1 folds"):
+        cross_validation_splits(64, 64, 16, 1, 3)
 
 
 def test_balanced_weights_favour_chips_with_rare_classes():

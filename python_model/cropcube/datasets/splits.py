@@ -96,3 +96,33 @@ def blocked_split(
     labels = np.array([0] * n_train + [1] * counts[0] + [2] * counts[1], dtype=np.int8)
     np.random.default_rng(seed).shuffle(labels)
     return BlockSplit(height, width, block_size, buffer, labels.reshape(ny, nx))
+
+
+def cross_validation_splits(
+    height: int, width: int, block_size: int, folds: int, n_val: int, seed: int = 0
+) -> list[BlockSplit]:
+    """Spatial k-fold cross-validation: every block is a test block in exactly one fold.
+
+    The blocks are shuffled once (``seed``) and cut into ``folds`` groups; fold f tests on group f,
+    validates on the ``n_val`` blocks that follow it in the shuffled order, and trains on the rest.
+    On a small labelled tile this scores every labelled pixel once, by a model that never saw its block.
+
+    Raises:
+        InputError: too few blocks for the folds and the validation blocks.
+    """
+    ny, nx = height // block_size, width // block_size
+    n = ny * nx
+    if folds < 2 or n_val < 1 or n < folds or n - (n + folds - 1) // folds - n_val < 1:
+        raise InputError(
+            "folds", f"{folds} folds with {n_val} validation blocks do not fit {n} blocks of {block_size} px"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    groups = np.array_split(order, folds)
+    out = []
+    for f, test in enumerate(groups):
+        assignment = np.zeros(n, dtype=np.int8)
+        assignment[test] = 2
+        rest = np.concatenate([groups[(f + 1 + i) % folds] for i in range(folds - 1)])
+        assignment[rest[:n_val]] = 1
+        out.append(BlockSplit(height, width, block_size, 0, assignment.reshape(ny, nx)))
+    return out

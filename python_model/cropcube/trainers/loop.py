@@ -178,6 +178,7 @@ def train(
     classes: ClassTable | None = None,
     scene: SceneData | None = None,
     max_epochs: int | None = None,
+    split: BlockSplit | None = None,
 ) -> TrainResult:
     """Train a model as ``cfg`` says; resumes from ``<out_dir>/checkpoint.pt`` when it exists.
 
@@ -191,6 +192,9 @@ def train(
         scene: an already loaded scene (skips reading ``cfg.data``).
         max_epochs: run at most this many epochs in this call (e.g. to fit a time slot); the
             schedule is still that of ``cfg.train.epochs``, and a later call resumes.
+        split: the blocks to train, validate and test on (e.g. one fold of
+            :func:`~cropcube.datasets.cross_validation_splits`); default: ``blocked_split`` of
+            ``cfg.data`` with ``cfg.seed``.
 
     Returns:
         The trained module (best validation epoch) and its metrics.
@@ -207,7 +211,10 @@ def train(
         raise InputError(f"{scene.name} labels", f"class index {int(scene.labels.max())} exceeds {k}")
     d = cfg.data
     h, w = scene.shape
-    split = blocked_split(h, w, d.block_size, d.split, seed=cfg.seed, buffer=d.buffer)
+    if split is None:
+        split = blocked_split(h, w, d.block_size, d.split, seed=cfg.seed, buffer=d.buffer)
+    elif (split.height, split.width) != (h, w):
+        raise InputError("split", f"made for {split.height}x{split.width} px, the scene is {h}x{w}")
     windows = split.windows("train", d.chip_size, d.chip_stride or max(4, d.chip_size // 2))
     counts = class_pixel_counts(scene, split, "train", k)
     if counts[1:].sum() == 0:
@@ -383,7 +390,7 @@ def _summary(
             "kind": "spatially blocked",
             "block_size": split.block_size,
             "buffer": split.buffer,
-            "fractions": list(cfg.data.split),
+            "fractions": [round(float((split.assignment == i).mean()), 3) for i in range(3)],
             "blocks": {n: int((split.assignment == i).sum()) for i, n in enumerate(("train", "val", "test"))},
         },
         "train_pixels_per_class": {str(i): int(c) for i, c in enumerate(counts.tolist()) if i and c},
