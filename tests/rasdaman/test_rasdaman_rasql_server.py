@@ -35,7 +35,11 @@ from cropcube.rasdaman.transport.rasql import RasqlConnection
 from cropcube.rasdaman.writeback.job import classify_coverage
 from cropcube.rasdaman.writeback.stores import RasqlStore
 
-pytestmark = pytest.mark.rasdaman
+# A keep-alive thread of rasdapy3 that dies on a closed channel prints a traceback at a user's exit.
+pytestmark = [
+    pytest.mark.rasdaman,
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 HOST = os.environ.get("CROPCUBE_RASQL_HOST", "")
 PORT = int(os.environ.get("CROPCUBE_RASQL_PORT", "7001"))
 REPO = Path(__file__).resolve().parents[2]

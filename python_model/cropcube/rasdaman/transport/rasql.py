@@ -29,6 +29,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,10 @@ def parse_base_type(text: str) -> tuple[tuple[str, ...], np.dtype[Any]]:
 # -- the connection ------------------------------------------------------------------------------------
 
 
+# how long closing waits for rasdapy3's keep-alive threads to end
+_KEEP_ALIVE_WAIT_S = 5.0
+
+
 class RasqlConnection:
     """One connection to rasdaman through rasmgr; every call bounded by ``timeout`` seconds.
 
@@ -250,10 +255,26 @@ class RasqlConnection:
 
     def close(self) -> None:
         """Close the connection (quietly: it may already be broken)."""
+        if self._db is not None:
+            self._stop_keep_alive()
         if self._db is not None and not self._broken:
             with contextlib.suppress(RasdamanError):
                 self._call("close", self._db.close)
         self._db = None
+
+    def _stop_keep_alive(self) -> None:
+        # rasdapy3 only signals its keep-alive threads to stop; one that is inside a call when the
+        # channel closes dies with a traceback on stderr. Stop them and wait (a keep-alive call is
+        # short; a stuck one is bounded by _KEEP_ALIVE_WAIT_S) before closing a channel.
+        for holder in (getattr(self._db, "db", None), getattr(self._db, "con", None)):
+            thread = getattr(holder, "_keep_alive_thread", None)
+            if isinstance(thread, threading.Thread) and hasattr(thread, "stop"):
+                thread.stop()
+                # Not join(): the thread class shadows Thread._stop with an Event, so join() and
+                # is_alive() raise once it has ended. It leaves threading.enumerate() when it ends.
+                deadline = time.monotonic() + _KEEP_ALIVE_WAIT_S
+                while thread in threading.enumerate() and time.monotonic() < deadline:
+                    time.sleep(0.05)
 
     # -- bounded calls ---------------------------------------------------------------------------------
 
@@ -273,6 +294,7 @@ class RasqlConnection:
 
         def expire() -> None:
             fired.set()
+            self._stop_keep_alive()  # before the channels close under them
             for channel in self._channels():
                 with contextlib.suppress(Exception):  # best effort: the call is abandoned anyway
                     channel.close()  # ends every call in flight on the channel
