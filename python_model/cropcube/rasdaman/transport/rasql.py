@@ -255,9 +255,10 @@ class RasqlConnection:
 
     def close(self) -> None:
         """Close the connection (quietly: it may already be broken)."""
-        if self._db is not None:
-            self._stop_keep_alive()
-        if self._db is not None and not self._broken:
+        if self._db is None:
+            return
+        self._stop_keep_alive()
+        if not self._broken:
             with contextlib.suppress(RasdamanError):
                 self._call("close", self._db.close)
         self._db = None
