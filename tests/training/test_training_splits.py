@@ -80,6 +80,8 @@ def test_cross_validation_refuses_folds_that_leave_no_training_block():
         cross_validation_splits(64, 64, 32, 4, 3)
     with pytest.raises(InputError, match="1 folds"):
         cross_validation_splits(64, 64, 16, 1, 3)
+    with pytest.raises(InputError, match="0 px: a block needs at least 1 px"):
+        cross_validation_splits(64, 64, 0, 4, 3)
 
 
 def test_balanced_weights_favour_chips_with_rare_classes():

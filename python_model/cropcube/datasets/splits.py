@@ -108,8 +108,10 @@ def cross_validation_splits(
     On a small labelled tile this scores every labelled pixel once, by a model that never saw its block.
 
     Raises:
-        InputError: too few blocks for the folds and the validation blocks.
+        InputError: a block size below 1 px, or too few blocks for the folds and the validation blocks.
     """
+    if block_size < 1:
+        raise InputError("block_size", f"{block_size} px: a block needs at least 1 px")
     ny, nx = height // block_size, width // block_size
     n = ny * nx
     if folds < 2 or n_val < 1 or n < folds or n - (n + folds - 1) // folds - n_val < 1:
